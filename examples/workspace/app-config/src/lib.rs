@@ -1,0 +1,1 @@
+//! The files of this layer live in `config/`; the crate exists to carry its metadata.

@@ -1,0 +1,117 @@
+//! Command-line interface. Flags mirror cargo's where they mean the same thing.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::compile::BuildOptions;
+use crate::output::MessageFormat;
+use crate::project::Selection;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo-layer",
+    bin_name = "cargo layer",
+    version,
+    about = "Build, publish once, and share AWS Lambda layer versions across accounts",
+    after_help = "Exit codes: 0 ok, 1 internal, 2 usage, 3 config, 4 build, 5 package, 6 credentials, 7 AWS, 8 partial (grants failed), 9 guard (version mismatch), 130 interrupted."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Print only warnings and errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more detail on stderr.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Result format on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the package and pack a reproducible layer zip into target/layer/.
+    Package(PackageArgs),
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectArgs {
+    /// Package to act on (repeatable); default: the current package, or every workspace member
+    /// with [package.metadata.layer].
+    #[arg(short, long = "package", value_name = "SPEC")]
+    pub package: Vec<String>,
+    /// Path to Cargo.toml.
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+}
+
+impl SelectArgs {
+    pub fn selection(&self) -> Selection {
+        Selection {
+            manifest_path: self.manifest_path.clone(),
+            packages: self.package.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct BuildArgs {
+    /// Build for this target triple, e.g. aarch64-unknown-linux-gnu.
+    #[arg(long, value_name = "TRIPLE")]
+    pub target: Option<String>,
+    /// Build with the release profile (the default).
+    #[arg(long, conflicts_with = "profile")]
+    pub release: bool,
+    /// Build with this cargo profile.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Features to enable (comma or space separated, repeatable).
+    #[arg(short = 'F', long, value_name = "FEATURES")]
+    pub features: Vec<String>,
+    /// Enable all features.
+    #[arg(long)]
+    pub all_features: bool,
+    /// Do not enable the default feature.
+    #[arg(long)]
+    pub no_default_features: bool,
+    /// Require Cargo.lock to be up to date.
+    #[arg(long)]
+    pub locked: bool,
+    /// Do not run cargo build; pack what an earlier build left in the target directory.
+    #[arg(long)]
+    pub no_build: bool,
+}
+
+impl BuildArgs {
+    pub fn options(&self, quiet: bool) -> BuildOptions {
+        BuildOptions {
+            target: self.target.clone(),
+            profile: self.profile.clone().unwrap_or_else(|| "release".into()),
+            features: self
+                .features
+                .iter()
+                .flat_map(|f| f.split([',', ' ']))
+                .filter(|f| !f.is_empty())
+                .map(str::to_string)
+                .collect(),
+            all_features: self.all_features,
+            no_default_features: self.no_default_features,
+            locked: self.locked,
+            no_build: self.no_build,
+            quiet,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub build: BuildArgs,
+    /// Directory for the zips; default: <target-dir>/layer.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}

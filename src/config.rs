@@ -1,0 +1,476 @@
+//! `[package.metadata.layer]` and `[workspace.metadata.layer]`: the schema, its validation, and
+//! how package keys override workspace defaults. Every error names the file and the key path.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Kind, Result};
+use crate::limits;
+
+/// Where a layer's binaries go inside the zip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LayerKind {
+    /// `extensions/<bin>`: Lambda starts every file there as an extension.
+    Extension,
+    /// `bootstrap` at the root: a custom runtime (exactly one bin).
+    Runtime,
+    /// `bin/<bin>`: on the function's PATH.
+    Bin,
+    /// the package's cdylib in `lib/`: on LD_LIBRARY_PATH.
+    Lib,
+    /// only the `include` entries.
+    Files,
+}
+
+/// One `include` entry: a glob relative to the package, and a destination in the layer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Include {
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawStage {
+    pub accounts: Option<Vec<String>>,
+    pub organization: Option<String>,
+    pub public: Option<bool>,
+}
+
+/// The table exactly as written; every key optional so workspace defaults can fill gaps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawLayer {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub kind: Option<LayerKind>,
+    pub bins: Option<Vec<String>>,
+    pub include: Option<Vec<Include>>,
+    pub compatible_runtimes: Option<Vec<String>>,
+    pub compatible_architectures: Option<Vec<String>>,
+    pub license: Option<String>,
+    pub region: Option<String>,
+    pub regions: Option<Vec<String>>,
+    pub artifacts_account: Option<String>,
+    pub role_arn: Option<String>,
+    pub stages: Option<BTreeMap<String, RawStage>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Stage {
+    pub accounts: Vec<String>,
+    pub organization: Option<String>,
+    pub public: bool,
+}
+
+/// A layer's configuration after merging and validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerConfig {
+    pub package: String,
+    pub manifest_path: PathBuf,
+    pub package_root: PathBuf,
+    pub name: String,
+    pub description: Option<String>,
+    pub kind: LayerKind,
+    /// The bins that go into the layer: `bins`, else every bin target (none for lib and files).
+    pub bins: Vec<String>,
+    /// The package's cdylib target name, for `kind = "lib"`.
+    pub cdylib: Option<String>,
+    pub include: Vec<Include>,
+    pub compatible_runtimes: Vec<String>,
+    /// None means: from `--target`, else the host.
+    pub compatible_architectures: Option<Vec<String>>,
+    pub license: Option<String>,
+    pub regions: Vec<String>,
+    pub artifacts_account: Option<String>,
+    pub role_arn: Option<String>,
+    pub stages: BTreeMap<String, Stage>,
+}
+
+/// A metadata table and where it was written, for error messages.
+pub struct Source<'a> {
+    pub file: &'a Path,
+    pub prefix: &'a str,
+}
+
+impl Source<'_> {
+    fn err(&self, key: &str, message: impl Into<String>) -> Error {
+        let path = if key.is_empty() {
+            self.prefix.to_string()
+        } else if key.starts_with('[') {
+            format!("{}{key}", self.prefix)
+        } else {
+            format!("{}.{key}", self.prefix)
+        };
+        Error::at_key(Kind::Config, self.file, path, message)
+    }
+}
+
+/// Parse one `layer` table. Unknown keys and wrong types are errors naming the key path.
+pub fn parse_raw(value: &serde_json::Value, source: &Source) -> Result<RawLayer> {
+    let raw: RawLayer = serde_path_to_error::deserialize(value).map_err(|e| {
+        let key = e.path().to_string();
+        let key = if key == "." { String::new() } else { key };
+        source.err(&key, describe_serde_error(&e.inner().to_string()))
+    })?;
+    validate_raw(&raw, source)?;
+    Ok(raw)
+}
+
+fn describe_serde_error(message: &str) -> String {
+    if message.starts_with("unknown field") {
+        format!("{message}; see the configuration reference in the README")
+    } else if message.starts_with("unknown variant") {
+        format!("{message} for `kind`")
+    } else {
+        message.to_string()
+    }
+}
+
+/// Key-by-key checks that need no other table.
+pub fn validate_raw(raw: &RawLayer, src: &Source) -> Result<()> {
+    if let Some(name) = &raw.name {
+        check(limits::layer_name(name), src, "name")?;
+    }
+    if let Some(description) = &raw.description {
+        check(limits::description(description), src, "description")?;
+    }
+    if let Some(license) = &raw.license {
+        check(limits::license(license), src, "license")?;
+    }
+    if let Some(runtimes) = &raw.compatible_runtimes {
+        check_list(runtimes, src, "compatible-runtimes", limits::runtime)?;
+        check(limits::runtimes_count(runtimes), src, "compatible-runtimes")?;
+    }
+    if let Some(archs) = &raw.compatible_architectures {
+        check_list(archs, src, "compatible-architectures", limits::architecture)?;
+        check(
+            limits::architectures_count(archs),
+            src,
+            "compatible-architectures",
+        )?;
+    }
+    if raw.region.is_some() && raw.regions.is_some() {
+        return Err(src.err("regions", "set either `region` or `regions`, not both"));
+    }
+    if let Some(region) = &raw.region {
+        check(limits::region(region), src, "region")?;
+    }
+    if let Some(regions) = &raw.regions {
+        if regions.is_empty() {
+            return Err(src.err(
+                "regions",
+                "is empty; list at least one region or remove the key",
+            ));
+        }
+        check_list(regions, src, "regions", limits::region)?;
+        check_unique(regions, src, "regions")?;
+    }
+    if let Some(account) = &raw.artifacts_account {
+        check(limits::account(account), src, "artifacts-account")?;
+    }
+    if let Some(role) = &raw.role_arn {
+        check(limits::role_arn(role), src, "role-arn")?;
+    }
+    for (i, include) in raw.include.iter().flatten().enumerate() {
+        check(
+            limits::include_from(&include.from),
+            src,
+            &format!("include[{i}].from"),
+        )?;
+        check(
+            limits::include_to(&include.to),
+            src,
+            &format!("include[{i}].to"),
+        )?;
+    }
+    for (name, stage) in raw.stages.iter().flatten() {
+        validate_stage(name, stage, src)?;
+    }
+    Ok(())
+}
+
+fn validate_stage(name: &str, stage: &RawStage, src: &Source) -> Result<()> {
+    let key = format!("stages.{name}");
+    check(limits::stage_name(name), src, &key)?;
+    let accounts = stage.accounts.as_deref().unwrap_or_default();
+    for (i, account) in accounts.iter().enumerate() {
+        let key = format!("{key}.accounts[{i}]");
+        if account == "*" {
+            return Err(src.err(
+                &key,
+                "\"*\" would share the layer with every AWS account; remove it and set `public = true` on the stage if that is really meant",
+            ));
+        }
+        check(limits::account(account), src, &key)?;
+    }
+    check_unique(accounts, src, &format!("{key}.accounts"))?;
+    if let Some(org) = &stage.organization {
+        check(
+            limits::organization(org),
+            src,
+            &format!("{key}.organization"),
+        )?;
+    }
+    if accounts.is_empty() && stage.organization.is_none() && stage.public != Some(true) {
+        return Err(src.err(
+            &key,
+            "grants nothing; add `accounts`, an `organization`, or `public = true`",
+        ));
+    }
+    Ok(())
+}
+
+fn check(result: std::result::Result<(), String>, src: &Source, key: &str) -> Result<()> {
+    result.map_err(|message| src.err(key, message))
+}
+
+fn check_list(
+    values: &[String],
+    src: &Source,
+    key: &str,
+    rule: fn(&str) -> std::result::Result<(), String>,
+) -> Result<()> {
+    for (i, value) in values.iter().enumerate() {
+        check(rule(value), src, &format!("{key}[{i}]"))?;
+    }
+    Ok(())
+}
+
+fn check_unique(values: &[String], src: &Source, key: &str) -> Result<()> {
+    for (i, value) in values.iter().enumerate() {
+        if values[..i].contains(value) {
+            return Err(src.err(
+                &format!("{key}[{i}]"),
+                format!("\"{value}\" is listed twice; remove the duplicate"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Package keys override workspace keys one by one. A package `region` also replaces a
+/// workspace `regions` (they are one setting), and a package stage replaces the workspace stage
+/// of the same name whole.
+pub fn merge(workspace: RawLayer, package: RawLayer) -> RawLayer {
+    let (region, regions) = if package.region.is_some() || package.regions.is_some() {
+        (package.region, package.regions)
+    } else {
+        (workspace.region, workspace.regions)
+    };
+    let stages = match (workspace.stages, package.stages) {
+        (Some(mut base), Some(over)) => {
+            base.extend(over);
+            Some(base)
+        }
+        (base, over) => over.or(base),
+    };
+    RawLayer {
+        name: package.name.or(workspace.name),
+        description: package.description.or(workspace.description),
+        kind: package.kind.or(workspace.kind),
+        bins: package.bins.or(workspace.bins),
+        include: package.include.or(workspace.include),
+        compatible_runtimes: package
+            .compatible_runtimes
+            .or(workspace.compatible_runtimes),
+        compatible_architectures: package
+            .compatible_architectures
+            .or(workspace.compatible_architectures),
+        license: package.license.or(workspace.license),
+        region,
+        regions,
+        artifacts_account: package.artifacts_account.or(workspace.artifacts_account),
+        role_arn: package.role_arn.or(workspace.role_arn),
+        stages,
+    }
+}
+
+/// What a cargo package contributes besides its metadata table.
+pub struct PackageInfo<'a> {
+    pub name: &'a str,
+    pub manifest_path: &'a Path,
+    pub description: Option<&'a str>,
+    pub license: Option<&'a str>,
+    pub bin_targets: Vec<&'a str>,
+    pub cdylib: Option<&'a str>,
+}
+
+/// Turn the merged table into a checked configuration for one package.
+pub fn resolve(raw: RawLayer, pkg: &PackageInfo, src: &Source) -> Result<LayerConfig> {
+    let kind = raw.kind.unwrap_or(LayerKind::Extension);
+    let name = match raw.name {
+        Some(name) => name,
+        None => {
+            check(limits::layer_name(pkg.name), src, "name")?;
+            pkg.name.to_string()
+        }
+    };
+    let description = raw
+        .description
+        .or_else(|| pkg.description.map(str::to_string));
+    if let Some(description) = &description {
+        check(limits::description(description), src, "description")?;
+    }
+    let license = raw.license.or_else(|| pkg.license.map(str::to_string));
+    if let Some(license) = &license {
+        check(limits::license(license), src, "license")?;
+    }
+    check_bins(kind, raw.bins.as_deref(), pkg, src)?;
+    let include = raw.include.unwrap_or_default();
+    if kind == LayerKind::Files && include.is_empty() {
+        return Err(src.err(
+            "include",
+            "kind = \"files\" needs at least one `include` entry",
+        ));
+    }
+    let regions = match (raw.region, raw.regions) {
+        (Some(region), _) => vec![region],
+        (None, Some(regions)) => regions,
+        (None, None) => Vec::new(),
+    };
+    for region in &regions {
+        check(limits::version_arn_length(&name, region), src, "name")?;
+    }
+    let stages = raw
+        .stages
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, stage)| {
+            let stage = Stage {
+                accounts: stage.accounts.unwrap_or_default(),
+                organization: stage.organization,
+                public: stage.public.unwrap_or(false),
+            };
+            (name, stage)
+        })
+        .collect();
+    let package_root = pkg
+        .manifest_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    Ok(LayerConfig {
+        package: pkg.name.to_string(),
+        manifest_path: pkg.manifest_path.to_path_buf(),
+        package_root,
+        name,
+        description,
+        kind,
+        bins: resolved_bins(kind, raw.bins, pkg),
+        cdylib: pkg.cdylib.map(str::to_string),
+        include,
+        compatible_runtimes: raw.compatible_runtimes.unwrap_or_default(),
+        compatible_architectures: raw.compatible_architectures,
+        license,
+        regions,
+        artifacts_account: raw.artifacts_account,
+        role_arn: raw.role_arn,
+        stages,
+    })
+}
+
+fn check_bins(
+    kind: LayerKind,
+    bins: Option<&[String]>,
+    pkg: &PackageInfo,
+    src: &Source,
+) -> Result<()> {
+    if let Some(bins) = bins {
+        if matches!(kind, LayerKind::Files | LayerKind::Lib) {
+            return Err(src.err(
+                "bins",
+                format!(
+                    "has no effect with kind = \"{}\"; remove it",
+                    kind_name(kind)
+                ),
+            ));
+        }
+        for (i, bin) in bins.iter().enumerate() {
+            if !pkg.bin_targets.contains(&bin.as_str()) {
+                return Err(src.err(
+                    &format!("bins[{i}]"),
+                    format!(
+                        "package `{}` has no bin target named \"{bin}\"; its bins are: {}",
+                        pkg.name,
+                        list_or_none(&pkg.bin_targets)
+                    ),
+                ));
+            }
+        }
+        check_unique(bins, src, "bins")?;
+    }
+    let count = bins.map_or(pkg.bin_targets.len(), <[String]>::len);
+    match kind {
+        LayerKind::Runtime if count != 1 => Err(src.err(
+            "bins",
+            format!("kind = \"runtime\" needs exactly one bin for `bootstrap`, found {count}; list it in `bins`"),
+        )),
+        LayerKind::Extension | LayerKind::Bin if count == 0 => Err(src.err(
+            "kind",
+            format!("kind = \"{}\" needs a bin target, and package `{}` has none", kind_name(kind), pkg.name),
+        )),
+        LayerKind::Lib if pkg.cdylib.is_none() => Err(src.err(
+            "kind",
+            format!(
+                "kind = \"lib\" needs a cdylib; add `[lib] crate-type = [\"cdylib\"]` to package `{}`",
+                pkg.name
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn resolved_bins(kind: LayerKind, bins: Option<Vec<String>>, pkg: &PackageInfo) -> Vec<String> {
+    match kind {
+        LayerKind::Lib | LayerKind::Files => Vec::new(),
+        _ => bins.unwrap_or_else(|| pkg.bin_targets.iter().map(|s| s.to_string()).collect()),
+    }
+}
+
+pub fn kind_name(kind: LayerKind) -> &'static str {
+    match kind {
+        LayerKind::Extension => "extension",
+        LayerKind::Runtime => "runtime",
+        LayerKind::Bin => "bin",
+        LayerKind::Lib => "lib",
+        LayerKind::Files => "files",
+    }
+}
+
+fn list_or_none(items: &[&str]) -> String {
+    if items.is_empty() {
+        "(none)".to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+impl LayerConfig {
+    /// The stage table, or a config error naming the stages that exist.
+    pub fn stage(&self, name: &str) -> Result<&Stage> {
+        self.stages.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.stages.keys().map(String::as_str).collect();
+            Error::at_key(
+                Kind::Config,
+                &self.manifest_path,
+                "package.metadata.layer.stages",
+                format!(
+                    "has no stage \"{name}\"; the stages are: {}",
+                    list_or_none(&known)
+                ),
+            )
+        })
+    }
+
+    /// The one region commands that act on a single version use.
+    pub fn single_region(&self, flag: Option<&str>) -> Option<String> {
+        flag.map(str::to_string)
+            .or_else(|| (self.regions.len() == 1).then(|| self.regions[0].clone()))
+    }
+}

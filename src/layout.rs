@@ -1,0 +1,293 @@
+//! Where each file goes inside the layer (and so under /opt): built binaries by `kind`, then the
+//! `include` globs. Nothing here may escape the layer root or land twice on one path.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use crate::config::{Include, LayerConfig, LayerKind};
+use crate::error::{Error, Kind, Result};
+
+pub const MODE_EXECUTABLE: u32 = 0o755;
+pub const MODE_FILE: u32 = 0o644;
+
+/// One file of the layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Path inside the zip, '/'-separated, relative to /opt.
+    pub path: String,
+    pub source: PathBuf,
+    pub mode: u32,
+    /// Built by cargo (and so checked as an ELF binary).
+    pub built: bool,
+}
+
+/// What `cargo build` produced for a package.
+#[derive(Debug, Default, Clone)]
+pub struct Artifacts {
+    pub bins: BTreeMap<String, PathBuf>,
+    pub cdylib: Option<PathBuf>,
+}
+
+/// Map build artifacts and includes to layer paths, sorted by path.
+pub fn plan(layer: &LayerConfig, artifacts: &Artifacts) -> Result<Vec<Entry>> {
+    let mut entries = built_entries(layer, artifacts)?;
+    for (i, include) in layer.include.iter().enumerate() {
+        entries.extend(include_entries(layer, i, include)?);
+    }
+    check_unique_paths(&mut entries)?;
+    Ok(entries)
+}
+
+fn built_entries(layer: &LayerConfig, artifacts: &Artifacts) -> Result<Vec<Entry>> {
+    let built = |path: String, source: &Path| Entry {
+        path,
+        source: source.to_path_buf(),
+        mode: MODE_EXECUTABLE,
+        built: true,
+    };
+    let bin = |name: &String| {
+        artifacts.bins.get(name).ok_or_else(|| {
+            Error::package(format!(
+                "binary `{name}` of package `{}` was not built; run without --no-build, or build it with the same --target and profile first",
+                layer.package
+            ))
+        })
+    };
+    match layer.kind {
+        LayerKind::Extension => layer
+            .bins
+            .iter()
+            .map(|name| Ok(built(format!("extensions/{name}"), bin(name)?)))
+            .collect(),
+        LayerKind::Bin => layer
+            .bins
+            .iter()
+            .map(|name| Ok(built(format!("bin/{name}"), bin(name)?)))
+            .collect(),
+        LayerKind::Runtime => Ok(vec![built("bootstrap".into(), bin(&layer.bins[0])?)]),
+        LayerKind::Lib => {
+            let path = artifacts.cdylib.as_deref().ok_or_else(|| {
+                Error::package(format!(
+                    "the cdylib of package `{}` was not built",
+                    layer.package
+                ))
+            })?;
+            let file = path.file_name().unwrap_or_default().to_string_lossy();
+            Ok(vec![built(format!("lib/{file}"), path)])
+        }
+        LayerKind::Files => Ok(Vec::new()),
+    }
+}
+
+fn include_error(layer: &LayerConfig, i: usize, field: &str, message: String) -> Error {
+    Error::at_key(
+        Kind::Package,
+        &layer.manifest_path,
+        format!("package.metadata.layer.include[{i}].{field}"),
+        message,
+    )
+}
+
+/// The files one `include` entry adds. Each keeps its path relative to the literal directory
+/// the glob starts in; `to` ending in '/' (or empty) is a directory, otherwise one file's name.
+fn include_entries(layer: &LayerConfig, i: usize, include: &Include) -> Result<Vec<Entry>> {
+    let root = canonical(&layer.package_root)?;
+    let base = glob_base(&include.from);
+    let pattern = format!(
+        "{}/{}",
+        glob::Pattern::escape(&root.to_string_lossy()),
+        include.from
+    );
+    let options = glob::MatchOptions {
+        require_literal_leading_dot: true,
+        ..Default::default()
+    };
+    let matches = glob::glob_with(&pattern, options).map_err(|e| {
+        include_error(
+            layer,
+            i,
+            "from",
+            format!("\"{}\" is not a valid glob: {e}", include.from),
+        )
+    })?;
+    let mut files = BTreeMap::new();
+    for found in matches {
+        let path =
+            found.map_err(|e| Error::io("read", e.path(), std::io::Error::other(e.to_string())))?;
+        for file in files_under(&path)? {
+            let real = canonical(&file)?;
+            if !real.starts_with(&root) {
+                return Err(include_error(
+                    layer,
+                    i,
+                    "from",
+                    format!(
+                        "{} is a symlink to {}, outside the package; copy the file into the package instead",
+                        file.display(),
+                        real.display()
+                    ),
+                ));
+            }
+            let rel = file.strip_prefix(root.join(&base)).unwrap_or(&file);
+            files.insert(slash_path(rel), (file, real));
+        }
+    }
+    if files.is_empty() {
+        return Err(include_error(
+            layer,
+            i,
+            "from",
+            format!(
+                "\"{}\" matches no files in {}; fix the glob or remove the entry",
+                include.from,
+                root.display()
+            ),
+        ));
+    }
+    let to = include.to.trim_start_matches("./");
+    let to_dir = to.is_empty() || to.ends_with('/');
+    if !to_dir && files.len() > 1 {
+        return Err(include_error(
+            layer,
+            i,
+            "to",
+            format!(
+                "\"{to}\" names one file but `from` matches {} files; end it with '/' to copy them into a directory",
+                files.len()
+            ),
+        ));
+    }
+    files
+        .into_iter()
+        .map(|(rel, (file, real))| {
+            let path = if to_dir {
+                format!("{to}{rel}")
+            } else {
+                to.to_string()
+            };
+            let mode = include_mode(&path, &real)?;
+            Ok(Entry {
+                path,
+                source: file,
+                mode,
+                built: false,
+            })
+        })
+        .collect()
+}
+
+/// The directory part of a glob before its first wildcard: `config/*.yaml` -> `config`.
+fn glob_base(pattern: &str) -> PathBuf {
+    let wild = pattern.find(['*', '?', '[']).unwrap_or(pattern.len());
+    let literal = &pattern[..wild];
+    if wild == pattern.len() {
+        // A plain path: keep its own name.
+        return Path::new(literal)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+    }
+    match literal.rfind('/') {
+        Some(slash) => PathBuf::from(&literal[..slash]),
+        None => PathBuf::new(),
+    }
+}
+
+/// A matched file, or every file below a matched directory (following symlinks, which are then
+/// checked against the package root like any other file).
+fn files_under(path: &Path) -> Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    for item in WalkDir::new(path).follow_links(true).sort_by_file_name() {
+        let item = item.map_err(|e| {
+            let at = e.path().unwrap_or(path).to_path_buf();
+            Error::io("read", &at, e.into())
+        })?;
+        if item.file_type().is_file() {
+            files.push(item.into_path());
+        }
+    }
+    Ok(files)
+}
+
+fn canonical(path: &Path) -> Result<PathBuf> {
+    std::fs::canonicalize(path).map_err(|e| Error::io("resolve", path, e))
+}
+
+fn slash_path(path: &Path) -> String {
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// 0755 for executables, 0644 for the rest. Files Lambda starts itself are always executable:
+/// a lost exec bit there fails at cold start, not at deploy.
+fn include_mode(layer_path: &str, source: &Path) -> Result<u32> {
+    let starts_itself = layer_path == "bootstrap"
+        || layer_path
+            .strip_prefix("extensions/")
+            .is_some_and(|rest| !rest.contains('/'));
+    if starts_itself || is_executable(source)? {
+        Ok(MODE_EXECUTABLE)
+    } else {
+        Ok(MODE_FILE)
+    }
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> Result<bool> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| Error::io("read", path, e))?;
+    Ok(meta.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(_path: &Path) -> Result<bool> {
+    Ok(false)
+}
+
+fn check_unique_paths(entries: &mut [Entry]) -> Result<()> {
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    for pair in entries.windows(2) {
+        if pair[0].path == pair[1].path {
+            return Err(Error::package(format!(
+                "two files map to the layer path {}: {} and {}; change an `include` `to` so each lands on its own path",
+                pair[0].path,
+                pair[0].source.display(),
+                pair[1].source.display()
+            )));
+        }
+    }
+    // A file and a directory of the same name cannot both exist under /opt.
+    let dirs: BTreeSet<&str> = entries
+        .iter()
+        .flat_map(|e| e.path.match_indices('/').map(|(i, _)| &e.path[..i]))
+        .collect();
+    if let Some(clash) = entries.iter().find(|e| dirs.contains(e.path.as_str())) {
+        return Err(Error::package(format!(
+            "{} is both a file ({}) and a directory in the layer; rename one",
+            clash.path,
+            clash.source.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_base_is_the_literal_directory() {
+        assert_eq!(glob_base("config/*.yaml"), PathBuf::from("config"));
+        assert_eq!(glob_base("a/b/**/*.txt"), PathBuf::from("a/b"));
+        assert_eq!(glob_base("*.txt"), PathBuf::new());
+        assert_eq!(glob_base("assets"), PathBuf::new());
+        assert_eq!(glob_base("config/app.yaml"), PathBuf::from("config"));
+    }
+}

@@ -1,0 +1,230 @@
+//! Lambda's limits and value patterns, checked locally because nothing may reach AWS before
+//! validation passes. Each rule returns the problem and its fix as one sentence.
+//!
+//! Sources: Lambda API reference (PublishLayerVersion, AddLayerVersionPermission) and
+//! <https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>.
+
+use aws_sdk_lambda::types::{Architecture, Runtime};
+
+type Check = Result<(), String>;
+
+/// Direct upload (`Content.ZipFile`) quota: 50 MB zipped. AWS rejects bigger request bodies with
+/// "Request must be smaller than 69905067 bytes" (the base64 of 52,428,800 bytes).
+pub const MAX_ZIP_BYTES: u64 = 52_428_800;
+/// Function code plus all its layers, unzipped.
+pub const MAX_UNZIPPED_BYTES: u64 = 262_144_000;
+/// PublishLayerVersion `Description`.
+pub const MAX_DESCRIPTION_AWS: usize = 256;
+/// The description marker cargo-layer appends so a re-run finds the version without extra calls.
+pub const MARKER_PREFIX: &str = "[cargo-layer sha256:";
+/// Length of " [cargo-layer sha256:<44 base64 chars>]".
+pub const MARKER_LEN: usize = 1 + MARKER_PREFIX.len() + 44 + 1;
+/// What is left of the description for the user.
+pub const MAX_DESCRIPTION: usize = MAX_DESCRIPTION_AWS - MARKER_LEN;
+pub const MAX_LICENSE: usize = 512;
+pub const MAX_LAYER_NAME: usize = 140;
+/// A full LayerVersionArn may not be longer than this.
+pub const MAX_VERSION_ARN: usize = 140;
+pub const MAX_RUNTIMES: usize = 15;
+pub const MAX_ARCHITECTURES: usize = 2;
+/// StatementId is 1-100 chars; `cargo-layer-<stage>-org-<org id>` must fit.
+pub const MAX_STAGE_NAME: usize = 40;
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
+}
+
+pub fn layer_name(name: &str) -> Check {
+    if name.is_empty() || name.len() > MAX_LAYER_NAME {
+        return Err(format!(
+            "\"{name}\" must be 1 to {MAX_LAYER_NAME} characters long; choose a shorter name"
+        ));
+    }
+    if let Some(c) = name.chars().find(|&c| !is_name_char(c)) {
+        return Err(format!(
+            "\"{name}\" contains '{c}'; a layer name may only use letters, digits, '-' and '_'"
+        ));
+    }
+    Ok(())
+}
+
+/// The longest version ARN this name can produce in this region must stay within 140 chars.
+pub fn version_arn_length(name: &str, region: &str) -> Check {
+    let longest = format!("arn:aws-us-gov:lambda:{region}:123456789012:layer:{name}:99999999");
+    if longest.len() > MAX_VERSION_ARN {
+        let room = MAX_VERSION_ARN - (longest.len() - name.len());
+        return Err(format!(
+            "\"{name}\" makes LayerVersionArns longer than {MAX_VERSION_ARN} characters in {region}; use at most {room} characters"
+        ));
+    }
+    Ok(())
+}
+
+pub fn description(text: &str) -> Check {
+    let len = text.chars().count();
+    if len > MAX_DESCRIPTION {
+        return Err(format!(
+            "is {len} characters; at most {MAX_DESCRIPTION} fit (Lambda allows {MAX_DESCRIPTION_AWS} and cargo-layer appends a {MARKER_LEN}-character content marker); shorten it"
+        ));
+    }
+    Ok(())
+}
+
+pub fn license(text: &str) -> Check {
+    if text.chars().count() > MAX_LICENSE {
+        return Err(format!(
+            "is longer than {MAX_LICENSE} characters; use an SPDX identifier or a URL"
+        ));
+    }
+    Ok(())
+}
+
+pub fn runtime(value: &str) -> Check {
+    if Runtime::values().contains(&value) {
+        return Ok(());
+    }
+    Err(format!(
+        "\"{value}\" is not a Lambda runtime; for Rust use \"provided.al2023\" or \"provided.al2\""
+    ))
+}
+
+pub fn runtimes_count(values: &[String]) -> Check {
+    if values.len() > MAX_RUNTIMES {
+        return Err(format!(
+            "lists {} runtimes; Lambda allows at most {MAX_RUNTIMES}",
+            values.len()
+        ));
+    }
+    Ok(())
+}
+
+pub fn architecture(value: &str) -> Check {
+    if Architecture::values().contains(&value) {
+        return Ok(());
+    }
+    Err(format!(
+        "\"{value}\" is not a Lambda architecture; use \"x86_64\" or \"arm64\""
+    ))
+}
+
+pub fn architectures_count(values: &[String]) -> Check {
+    if values.len() > MAX_ARCHITECTURES {
+        return Err(format!(
+            "lists {} architectures; Lambda allows at most {MAX_ARCHITECTURES} (\"x86_64\" and \"arm64\")",
+            values.len()
+        ));
+    }
+    if values.len() == 2 && values[0] == values[1] {
+        return Err(format!(
+            "lists \"{}\" twice; remove the duplicate",
+            values[0]
+        ));
+    }
+    Ok(())
+}
+
+/// `us-east-1`, `eu-central-1`, `us-gov-west-1`, `cn-north-1`, ...
+pub fn region(value: &str) -> Check {
+    let parts: Vec<&str> = value.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty();
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{value}\" is not an AWS region code; write it like \"eu-central-1\""
+        ))
+    }
+}
+
+pub fn is_account(value: &str) -> bool {
+    value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())
+}
+
+pub fn account(value: &str) -> Check {
+    if is_account(value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{value}\" is not a 12-digit AWS account ID; write all 12 digits as a string, e.g. \"123456789012\""
+        ))
+    }
+}
+
+pub fn is_organization(value: &str) -> bool {
+    value.strip_prefix("o-").is_some_and(|rest| {
+        (10..=32).contains(&rest.len())
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
+}
+
+pub fn organization(value: &str) -> Check {
+    if is_organization(value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{value}\" is not an AWS Organizations ID; it looks like \"o-\" and 10 to 32 lowercase letters or digits, e.g. \"o-abcdefghij\""
+        ))
+    }
+}
+
+pub fn role_arn(value: &str) -> Check {
+    let ok = value
+        .strip_prefix("arn:")
+        .and_then(|rest| rest.split_once(":iam::"))
+        .and_then(|(partition, rest)| partition.starts_with("aws").then_some(rest))
+        .and_then(|rest| rest.split_once(":role/"))
+        .is_some_and(|(account, role)| is_account(account) && !role.is_empty());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{value}\" is not an IAM role ARN; write it like \"arn:aws:iam::123456789012:role/layer-publisher\""
+        ))
+    }
+}
+
+pub fn stage_name(name: &str) -> Check {
+    if name.is_empty() || name.len() > MAX_STAGE_NAME || !name.chars().all(is_name_char) {
+        return Err(format!(
+            "stage name \"{name}\" must be 1 to {MAX_STAGE_NAME} letters, digits, '-' or '_' (it becomes part of the policy StatementId)"
+        ));
+    }
+    Ok(())
+}
+
+fn escapes(path: &str) -> bool {
+    path.starts_with('/')
+        || path.starts_with('\\')
+        || path.contains('\\')
+        || path.split('/').any(|part| part == "..")
+        || path.as_bytes().get(1) == Some(&b':')
+}
+
+pub fn include_from(pattern: &str) -> Check {
+    if pattern.is_empty() {
+        return Err("is empty; give a glob relative to the package, e.g. \"config/*.yaml\"".into());
+    }
+    if escapes(pattern) {
+        return Err(format!(
+            "\"{pattern}\" leaves the package directory; use a relative glob without '..'"
+        ));
+    }
+    Ok(())
+}
+
+pub fn include_to(dest: &str) -> Check {
+    if escapes(dest) {
+        return Err(format!(
+            "\"{dest}\" would escape the layer root (/opt); use a relative path without '..', e.g. \"config/\""
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! Progress and log lines on stderr: indicatif spinners on a terminal, one plain line per step
+//! elsewhere (CI logs), nothing but warnings with `-q`. Results never go here; they go to stdout.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Debug, Clone)]
+pub struct Progress {
+    terminal: bool,
+    quiet: bool,
+    verbose: bool,
+    github: bool,
+}
+
+/// One running step. On a terminal it spins until finished.
+pub struct Step {
+    bar: Option<ProgressBar>,
+    progress: Progress,
+}
+
+impl Progress {
+    pub fn new(quiet: bool, verbose: bool) -> Self {
+        let ci = std::env::var_os("CI").is_some();
+        Progress {
+            terminal: std::io::stderr().is_terminal() && !ci && !quiet,
+            quiet,
+            verbose,
+            github: crate::github::enabled(),
+        }
+    }
+
+    /// No output at all; for library callers and tests.
+    pub fn silent() -> Self {
+        Progress {
+            terminal: false,
+            quiet: true,
+            verbose: false,
+            github: false,
+        }
+    }
+
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
+    pub fn step(&self, message: impl Into<String>) -> Step {
+        let message = message.into();
+        let bar = if self.terminal {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner:.cyan} {msg} {elapsed:.dim}")
+                    .expect("static template"),
+            );
+            bar.set_message(message);
+            bar.enable_steady_tick(Duration::from_millis(100));
+            Some(bar)
+        } else {
+            self.info(format!("{message} ..."));
+            None
+        };
+        Step {
+            bar,
+            progress: self.clone(),
+        }
+    }
+
+    pub fn info(&self, message: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", message.as_ref());
+        }
+    }
+
+    pub fn debug(&self, message: impl AsRef<str>) {
+        if self.verbose && !self.quiet {
+            eprintln!("debug: {}", message.as_ref());
+        }
+    }
+
+    pub fn warn(&self, message: impl AsRef<str>) {
+        if self.github {
+            eprintln!(
+                "::warning::{}",
+                crate::github::escape_data(message.as_ref())
+            );
+        } else {
+            eprintln!("warning: {}", message.as_ref());
+        }
+    }
+
+    /// A collapsible log section in GitHub Actions; a plain heading elsewhere.
+    pub fn group(&self, title: &str) {
+        if self.github {
+            eprintln!("::group::{title}");
+        } else if !self.terminal {
+            self.info(format!("== {title}"));
+        }
+    }
+
+    pub fn end_group(&self) {
+        if self.github {
+            eprintln!("::endgroup::");
+        }
+    }
+}
+
+impl Step {
+    pub fn finish(self, message: impl Into<String>) {
+        let message = message.into();
+        match &self.bar {
+            Some(bar) => bar.finish_with_message(format!("✓ {message}")),
+            None => self.progress.info(format!("  {message}")),
+        }
+    }
+
+    pub fn fail(&self) {
+        if let Some(bar) = &self.bar {
+            bar.abandon();
+        }
+    }
+}
+
+impl Drop for Step {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar
+            && !bar.is_finished()
+        {
+            bar.finish_and_clear();
+        }
+    }
+}
