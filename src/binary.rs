@@ -101,8 +101,8 @@ mod tests {
     fn elf_header(machine: elf::Machine) -> Vec<u8> {
         let mut h = vec![0u8; 64];
         h[..4].copy_from_slice(b"\x7fELF");
-        h[4] = elf::ELFCLASS64;
-        h[5] = elf::ELFDATA2LSB;
+        h[4] = elf::ELFCLASS64.0;
+        h[5] = elf::ELFDATA2LSB.0;
         h[6] = 1;
         h[16] = 2; // ET_EXEC
         h[18..20].copy_from_slice(&machine.0.to_le_bytes());

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+use crate::aws::AwsArgs;
 use crate::compile::BuildOptions;
 use crate::output::MessageFormat;
 use crate::project::Selection;
@@ -34,6 +35,16 @@ pub struct Cli {
 pub enum Command {
     /// Build the package and pack a reproducible layer zip into target/layer/.
     Package(PackageArgs),
+    /// Package, publish once (or reuse the version with the same CodeSha256), and grant stages.
+    Publish(PublishArgs),
+    /// Grant an already-published version to more stages.
+    Promote(PromoteArgs),
+    /// Remove a stage's grants from one version.
+    Revoke(RevokeArgs),
+    /// Show versions, their CodeSha256, and which stages are granted or missing.
+    Status(StatusArgs),
+    /// Print the least-privilege IAM policy the publishing role needs.
+    IamPolicy(IamPolicyArgs),
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -114,4 +125,93 @@ pub struct PackageArgs {
     /// Directory for the zips; default: <target-dir>/layer.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub build: BuildArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Grant only this stage (repeatable); default: every stage in Cargo.toml.
+    #[arg(long = "stage", value_name = "STAGE")]
+    pub stages: Vec<String>,
+    /// Print what would be published and granted; make no AWS write.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also write the bare LayerVersionArn to this file (one line per layer and region).
+    #[arg(long, value_name = "PATH")]
+    pub output_file: Option<PathBuf>,
+    /// Directory for the zips and manifests; default: <target-dir>/layer.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["version", "arn", "manifest"])))]
+pub struct PromoteArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Stage to grant (repeatable).
+    #[arg(long = "stage", value_name = "STAGE", required = true)]
+    pub stages: Vec<String>,
+    /// Version number of the layer in Cargo.toml.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..))]
+    pub version: Option<i64>,
+    /// LayerVersionArn to promote.
+    #[arg(long, value_name = "ARN")]
+    pub arn: Option<String>,
+    /// Manifest written by `publish`; its CodeSha256 must still match the version in AWS.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Print the grants that would be added; make no AWS write.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also write the bare LayerVersionArn to this file.
+    #[arg(long, value_name = "PATH")]
+    pub output_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Stage whose grants to remove.
+    #[arg(long, value_name = "STAGE")]
+    pub stage: String,
+    /// Version number to remove them from.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..))]
+    pub version: i64,
+    /// Print what would be removed; make no AWS write.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Show only this version.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..))]
+    pub version: Option<i64>,
+    /// How many of the newest versions to show.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct IamPolicyArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Scope the policy to this region instead of the configured ones.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
 }

@@ -468,9 +468,18 @@ impl LayerConfig {
         })
     }
 
-    /// The one region commands that act on a single version use.
-    pub fn single_region(&self, flag: Option<&str>) -> Option<String> {
-        flag.map(str::to_string)
-            .or_else(|| (self.regions.len() == 1).then(|| self.regions[0].clone()))
+    /// The one region a command that acts on a single version uses: `--region`, else the only
+    /// configured region, else the environment's (None).
+    pub fn one_region(&self, flag: Option<&str>) -> Result<Option<String>> {
+        match (flag, self.regions.as_slice()) {
+            (Some(region), _) => Ok(Some(region.to_string())),
+            (None, []) => Ok(None),
+            (None, [region]) => Ok(Some(region.clone())),
+            (None, regions) => Err(Error::config(format!(
+                "layer {} is configured for several regions ({}); pick one with --region",
+                self.name,
+                regions.join(", ")
+            ))),
+        }
     }
 }

@@ -4,18 +4,30 @@
 //! `main.rs` only calls [`run`]; tests drive the same entry point in-process.
 
 pub mod archive;
+pub mod aws;
 pub mod binary;
 pub mod cli;
 pub mod compile;
 pub mod config;
+pub mod dedupe;
 pub mod error;
 pub mod github;
+pub mod grant;
+pub mod iam_policy;
+pub mod layers;
 pub mod layout;
 pub mod limits;
+pub mod manifest;
 pub mod output;
 pub mod package;
+pub mod policy;
 pub mod progress;
 pub mod project;
+pub mod promote;
+pub mod publish;
+pub mod report;
+pub mod revoke;
+pub mod status;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -64,7 +76,30 @@ fn execute(cli: &Cli, progress: &Progress) -> Result<()> {
             };
             package::run(&opts, cli.message_format, progress).map(|_| ())
         }
+        Command::IamPolicy(args) => iam_policy::run(args, progress),
+        Command::Publish(args) => block_on(publish::run(args, cli.message_format, progress)),
+        Command::Promote(args) => block_on(promote::run(args, cli.message_format, progress)),
+        Command::Revoke(args) => block_on(revoke::run(args, cli.message_format, progress)),
+        Command::Status(args) => block_on(status::run(args, cli.message_format, progress)),
     }
+}
+
+/// Run an AWS command. Ctrl-C drops the future, so temporary files are removed and nothing
+/// half-written is left; the exit code says the run was interrupted.
+fn block_on(work: impl Future<Output = Result<()>>) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| error::Error::internal(format!("could not start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        tokio::select! {
+            result = work => result,
+            _ = tokio::signal::ctrl_c() => Err(error::Error::new(
+                error::Kind::Interrupted,
+                "interrupted; files already written are complete, and a re-run picks up where this one stopped",
+            )),
+        }
+    })
 }
 
 fn report_error(err: &error::Error) {

@@ -104,19 +104,32 @@ pub fn print(layer: &Packaged, format: MessageFormat) {
 /// Load the project, then pack every selected layer and write the zips.
 pub fn package_all(opts: &Options, progress: &Progress) -> Result<(Project, Vec<Packaged>)> {
     let project = project::load(&opts.selection)?;
-    check_unique_names(&project)?;
-    let out_dir = opts
-        .out_dir
-        .clone()
-        .unwrap_or_else(|| project.target_dir.join("layer"));
+    let packaged = pack_project(&project, opts, progress)?;
+    Ok((project, packaged))
+}
+
+/// Pack every layer of a loaded project in memory, then write all the zips.
+pub fn pack_project(
+    project: &Project,
+    opts: &Options,
+    progress: &Progress,
+) -> Result<Vec<Packaged>> {
+    check_unique_names(project)?;
+    let out_dir = out_dir(project, opts);
     let mut packaged = Vec::new();
     for layer in &project.layers {
-        packaged.push(pack(layer, &project, opts, &out_dir, progress)?);
+        packaged.push(pack(layer, project, opts, &out_dir, progress)?);
     }
     for layer in &packaged {
         output::write_atomic(&layer.zip_path, &layer.archive.bytes)?;
     }
-    Ok((project, packaged))
+    Ok(packaged)
+}
+
+pub fn out_dir(project: &Project, opts: &Options) -> PathBuf {
+    opts.out_dir
+        .clone()
+        .unwrap_or_else(|| project.target_dir.join("layer"))
 }
 
 fn check_unique_names(project: &Project) -> Result<()> {

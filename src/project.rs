@@ -160,3 +160,18 @@ fn layer_config(pkg: &Package, workspace_raw: RawLayer) -> Result<LayerConfig> {
     };
     config::resolve(config::merge(workspace_raw, package_raw), &info, &source)
 }
+
+/// Commands that act on one version act on one layer.
+pub fn one_layer<'a>(project: &'a Project, command: &str) -> Result<&'a LayerConfig> {
+    match project.layers.as_slice() {
+        [layer] => Ok(layer),
+        layers => {
+            let names: Vec<&str> = layers.iter().map(|l| l.package.as_str()).collect();
+            Err(Error::config(format!(
+                "{command} acts on one layer, but {} packages are selected ({}); pick one with -p",
+                layers.len(),
+                names.join(", ")
+            )))
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Finding a version that already holds these exact bytes, so one content hash is one version.
+//!
+//! ListLayerVersions returns no CodeSha256, so cargo-layer writes it into the Description as a
+//! marker. An unchanged re-run then costs one list call and one GetLayerVersion to confirm.
+//! Versions other tools published carry no marker; the newest few of them are compared by
+//! GetLayerVersion, and the result says how many were left unchecked.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::layers::{Layer, Version};
+use crate::limits::MARKER_PREFIX;
+
+/// Unmarked versions compared by hash, newest first, before giving up.
+pub const FALLBACK_SCAN: usize = 10;
+
+pub fn marker(code_sha256: &str) -> String {
+    format!("{MARKER_PREFIX}{code_sha256}]")
+}
+
+/// The Description to publish: the user's text, then the marker.
+pub fn description(user: Option<&str>, code_sha256: &str) -> String {
+    match user.map(str::trim) {
+        Some(text) if !text.is_empty() => format!("{text} {}", marker(code_sha256)),
+        _ => marker(code_sha256),
+    }
+}
+
+/// How the existing version was (or was not) found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Search {
+    /// `marker`, `hash-scan`, or `none`.
+    pub method: String,
+    pub versions_listed: usize,
+    /// Versions without a cargo-layer marker compared by GetLayerVersion.
+    pub unmarked_checked: usize,
+    /// Versions without a marker that were not compared (older than the fallback scan).
+    pub unmarked_unchecked: usize,
+}
+
+pub struct Found {
+    pub version: Option<Version>,
+    pub search: Search,
+}
+
+/// Look through every listed version for `code_sha256`.
+pub async fn find(layer: &Layer<'_>, code_sha256: &str) -> Result<Found> {
+    let wanted = marker(code_sha256);
+    let mut search = Search::default();
+    let mut unmarked = Vec::new();
+    let mut next = None;
+    loop {
+        let page = layer.list_page(next).await?;
+        search.versions_listed += page.versions.len();
+        for version in page.versions {
+            if version.description.contains(&wanted) {
+                if let Some(confirmed) = confirm(layer, version.number, code_sha256).await? {
+                    search.method = "marker".into();
+                    return Ok(Found {
+                        version: Some(confirmed),
+                        search,
+                    });
+                }
+            } else if !version.description.contains(MARKER_PREFIX) {
+                unmarked.push(version.number);
+            }
+        }
+        next = page.next;
+        if next.is_none() {
+            break;
+        }
+    }
+    search.unmarked_unchecked = unmarked.len().saturating_sub(FALLBACK_SCAN);
+    for number in unmarked.into_iter().take(FALLBACK_SCAN) {
+        search.unmarked_checked += 1;
+        if let Some(confirmed) = confirm(layer, number, code_sha256).await? {
+            search.method = "hash-scan".into();
+            return Ok(Found {
+                version: Some(confirmed),
+                search,
+            });
+        }
+    }
+    search.method = "none".into();
+    Ok(Found {
+        version: None,
+        search,
+    })
+}
+
+/// GetLayerVersion, kept only when its CodeSha256 really is `code_sha256`.
+pub async fn confirm(layer: &Layer<'_>, number: i64, code_sha256: &str) -> Result<Option<Version>> {
+    Ok(layer
+        .get(number)
+        .await?
+        .filter(|v| v.code_sha256.as_deref() == Some(code_sha256)))
+}
+
+/// The oldest marked version with this hash on the newest page, other than `ours`.
+pub async fn oldest_twin(
+    layer: &Layer<'_>,
+    code_sha256: &str,
+    ours: i64,
+) -> Result<Option<Version>> {
+    let wanted = marker(code_sha256);
+    let page = layer.list_page(None).await?;
+    let oldest = page
+        .versions
+        .iter()
+        .filter(|v| v.number < ours && v.description.contains(&wanted))
+        .map(|v| v.number)
+        .min();
+    match oldest {
+        Some(number) => confirm(layer, number, code_sha256).await,
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::{MARKER_LEN, MAX_DESCRIPTION, MAX_DESCRIPTION_AWS};
+
+    #[test]
+    fn description_fits_lambda() {
+        let sha = "88NlK8yq5ogouk7uW0BstGjk5o7cLMPlCUFKc+rooak=";
+        assert_eq!(marker(sha).len() + 1, MARKER_LEN);
+        let longest = description(Some(&"x".repeat(MAX_DESCRIPTION)), sha);
+        assert_eq!(longest.chars().count(), MAX_DESCRIPTION_AWS);
+        assert_eq!(description(None, sha), marker(sha));
+        assert_eq!(description(Some("  "), sha), marker(sha));
+    }
+}

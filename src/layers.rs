@@ -1,0 +1,359 @@
+//! The Lambda layer API calls cargo-layer makes, each with its error mapped once.
+//! GetLayerVersionByArn is deliberately not used: GetLayerVersion by name and number does the
+//! same job and is what every emulator implements.
+
+use aws_sdk_lambda::config::Builder as LambdaConfig;
+use aws_sdk_lambda::error::SdkError;
+use aws_sdk_lambda::operation::publish_layer_version::PublishLayerVersionError;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Architecture, LayerVersionContentInput, Runtime};
+
+use crate::aws::{self, Aws};
+use crate::error::Result;
+use crate::policy::Policy;
+
+/// What cargo-layer needs to know about one layer version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    pub number: i64,
+    pub arn: String,
+    pub layer_arn: String,
+    pub description: String,
+    pub created: String,
+    /// Only GetLayerVersion and PublishLayerVersion return it; listing does not.
+    pub code_sha256: Option<String>,
+    pub code_size: Option<u64>,
+}
+
+/// One page of ListLayerVersions (newest first) and the marker for the next.
+pub struct Page {
+    pub versions: Vec<Version>,
+    pub next: Option<String>,
+}
+
+/// What PublishLayerVersion sends besides the zip.
+pub struct PublishInput<'a> {
+    pub description: &'a str,
+    pub license: Option<&'a str>,
+    pub runtimes: &'a [String],
+    pub architectures: &'a [String],
+}
+
+pub type PublishError =
+    SdkError<PublishLayerVersionError, aws_sdk_lambda::config::http::HttpResponse>;
+
+/// One layer (by name) in one region.
+pub struct Layer<'a> {
+    pub aws: &'a Aws,
+    pub name: &'a str,
+}
+
+impl Layer<'_> {
+    fn version_resource(&self, version: i64) -> String {
+        format!(
+            "layer {} version {version} in {}",
+            self.name, self.aws.region
+        )
+    }
+
+    pub async fn list_page(&self, marker: Option<String>) -> Result<Page> {
+        let out = self
+            .aws
+            .lambda
+            .list_layer_versions()
+            .layer_name(self.name)
+            .max_items(50)
+            .set_marker(marker)
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            // A layer that was never published simply has no versions.
+            Err(e) if aws::error_code(&e) == Some("ResourceNotFoundException") => {
+                return Ok(Page {
+                    versions: Vec::new(),
+                    next: None,
+                });
+            }
+            Err(e) => {
+                return Err(aws::sdk_error(
+                    "lambda:ListLayerVersions",
+                    &format!("layer {}", self.name),
+                    e,
+                ));
+            }
+        };
+        let versions = out
+            .layer_versions()
+            .iter()
+            .map(|item| {
+                let arn = item.layer_version_arn().unwrap_or_default().to_string();
+                Version {
+                    number: item.version(),
+                    layer_arn: layer_arn_of(&arn),
+                    arn,
+                    description: item.description().unwrap_or_default().to_string(),
+                    created: item.created_date().unwrap_or_default().to_string(),
+                    code_sha256: None,
+                    code_size: None,
+                }
+            })
+            .collect();
+        Ok(Page {
+            versions,
+            next: out
+                .next_marker()
+                .filter(|m| !m.is_empty())
+                .map(str::to_string),
+        })
+    }
+
+    /// GetLayerVersion; `None` when the version does not exist (never did, or was deleted).
+    pub async fn get(&self, version: i64) -> Result<Option<Version>> {
+        let out = self
+            .aws
+            .lambda
+            .get_layer_version()
+            .layer_name(self.name)
+            .version_number(version)
+            .send()
+            .await;
+        match out {
+            Ok(out) => Ok(Some(Version {
+                number: out.version(),
+                arn: out.layer_version_arn().unwrap_or_default().to_string(),
+                layer_arn: out.layer_arn().unwrap_or_default().to_string(),
+                description: out.description().unwrap_or_default().to_string(),
+                created: out.created_date().unwrap_or_default().to_string(),
+                code_sha256: out
+                    .content()
+                    .and_then(|c| c.code_sha256())
+                    .map(str::to_string),
+                code_size: out.content().map(|c| c.code_size() as u64),
+            })),
+            Err(e) if aws::error_code(&e) == Some("ResourceNotFoundException") => Ok(None),
+            Err(e) => Err(aws::sdk_error(
+                "lambda:GetLayerVersion",
+                &self.version_resource(version),
+                e,
+            )),
+        }
+    }
+
+    /// One PublishLayerVersion attempt, with the SDK's own retries off: a retry after a lost
+    /// response would publish a second version, so the caller decides (see `publish`).
+    pub async fn publish_attempt(
+        &self,
+        zip: &[u8],
+        input: &PublishInput<'_>,
+    ) -> Result<Version, PublishError> {
+        let out = self
+            .aws
+            .lambda
+            .publish_layer_version()
+            .layer_name(self.name)
+            .description(input.description)
+            .set_license_info(input.license.map(str::to_string))
+            .set_compatible_runtimes(non_empty(
+                input
+                    .runtimes
+                    .iter()
+                    .map(|r| Runtime::from(r.as_str()))
+                    .collect(),
+            ))
+            .set_compatible_architectures(non_empty(
+                input
+                    .architectures
+                    .iter()
+                    .map(|a| Architecture::from(a.as_str()))
+                    .collect(),
+            ))
+            .content(
+                LayerVersionContentInput::builder()
+                    .zip_file(Blob::new(zip.to_vec()))
+                    .build(),
+            )
+            .customize()
+            .config_override(
+                LambdaConfig::default().retry_config(aws_config::retry::RetryConfig::disabled()),
+            )
+            .send()
+            .await?;
+        Ok(Version {
+            number: out.version(),
+            arn: out.layer_version_arn().unwrap_or_default().to_string(),
+            layer_arn: out.layer_arn().unwrap_or_default().to_string(),
+            description: out.description().unwrap_or_default().to_string(),
+            created: out.created_date().unwrap_or_default().to_string(),
+            code_sha256: out
+                .content()
+                .and_then(|c| c.code_sha256())
+                .map(str::to_string),
+            code_size: out.content().map(|c| c.code_size() as u64),
+        })
+    }
+
+    pub async fn delete(&self, version: i64) -> Result<()> {
+        self.aws
+            .lambda
+            .delete_layer_version()
+            .layer_name(self.name)
+            .version_number(version)
+            .send()
+            .await
+            .map_err(|e| {
+                aws::sdk_error(
+                    "lambda:DeleteLayerVersion",
+                    &self.version_resource(version),
+                    e,
+                )
+            })?;
+        Ok(())
+    }
+
+    /// GetLayerVersionPolicy; an empty policy when the version has none yet.
+    pub async fn policy(&self, version: i64) -> Result<Policy> {
+        let out = self
+            .aws
+            .lambda
+            .get_layer_version_policy()
+            .layer_name(self.name)
+            .version_number(version)
+            .send()
+            .await;
+        match out {
+            Ok(out) => Policy::parse(
+                out.policy().unwrap_or("{}"),
+                out.revision_id().map(str::to_string),
+            )
+            .map_err(crate::error::Error::internal),
+            Err(e) if aws::error_code(&e) == Some("ResourceNotFoundException") => {
+                Ok(Policy::default())
+            }
+            Err(e) => Err(aws::sdk_error(
+                "lambda:GetLayerVersionPolicy",
+                &self.version_resource(version),
+                e,
+            )),
+        }
+    }
+
+    /// AddLayerVersionPermission for `lambda:GetLayerVersion`; the raw error so the caller can
+    /// tell a conflict (already there) from a failure.
+    pub async fn add_permission(
+        &self,
+        version: i64,
+        sid: &str,
+        principal: &str,
+        organization: Option<&str>,
+    ) -> Result<
+        (),
+        SdkError<
+            aws_sdk_lambda::operation::add_layer_version_permission::AddLayerVersionPermissionError,
+            aws_sdk_lambda::config::http::HttpResponse,
+        >,
+    > {
+        self.aws
+            .lambda
+            .add_layer_version_permission()
+            .layer_name(self.name)
+            .version_number(version)
+            .statement_id(sid)
+            .action("lambda:GetLayerVersion")
+            .principal(principal)
+            .set_organization_id(organization.map(str::to_string))
+            .send()
+            .await
+            .map(|_| ())
+    }
+
+    /// RemoveLayerVersionPermission by statement ID. No RevisionId: removing one statement of
+    /// our own is safe whatever else changed, and a stale revision would only force a re-read.
+    pub async fn remove_permission(&self, version: i64, sid: &str) -> Result<bool> {
+        let out = self
+            .aws
+            .lambda
+            .remove_layer_version_permission()
+            .layer_name(self.name)
+            .version_number(version)
+            .statement_id(sid)
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if aws::error_code(&e) == Some("ResourceNotFoundException") => Ok(false),
+            Err(e) => Err(aws::sdk_error(
+                "lambda:RemoveLayerVersionPermission",
+                &self.version_resource(version),
+                e,
+            )),
+        }
+    }
+}
+
+fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
+    (!items.is_empty()).then_some(items)
+}
+
+/// `arn:aws:lambda:r:a:layer:name:3` -> `arn:aws:lambda:r:a:layer:name`.
+pub fn layer_arn_of(version_arn: &str) -> String {
+    version_arn
+        .rsplit_once(':')
+        .map(|(layer, _)| layer.to_string())
+        .unwrap_or_default()
+}
+
+/// A parsed LayerVersionArn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionArn {
+    pub partition: String,
+    pub region: String,
+    pub account: String,
+    pub name: String,
+    pub version: i64,
+}
+
+impl VersionArn {
+    pub fn parse(arn: &str) -> Option<VersionArn> {
+        let parts: Vec<&str> = arn.split(':').collect();
+        if parts.len() != 8 || parts[0] != "arn" || parts[2] != "lambda" || parts[5] != "layer" {
+            return None;
+        }
+        Some(VersionArn {
+            partition: parts[1].to_string(),
+            region: parts[3].to_string(),
+            account: parts[4].to_string(),
+            name: parts[6].to_string(),
+            version: parts[7].parse().ok().filter(|v| *v > 0)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_version_arns() {
+        let arn =
+            VersionArn::parse("arn:aws:lambda:eu-central-1:111111111111:layer:hello:12").unwrap();
+        assert_eq!(arn.region, "eu-central-1");
+        assert_eq!(arn.account, "111111111111");
+        assert_eq!(arn.name, "hello");
+        assert_eq!(arn.version, 12);
+        assert!(
+            VersionArn::parse("arn:aws:lambda:eu-central-1:111111111111:layer:hello").is_none()
+        );
+        assert!(
+            VersionArn::parse("arn:aws:lambda:eu-central-1:111111111111:function:hello:1")
+                .is_none()
+        );
+        assert!(
+            VersionArn::parse("arn:aws:lambda:eu-central-1:111111111111:layer:hello:x").is_none()
+        );
+        assert_eq!(
+            layer_arn_of("arn:aws:lambda:eu-central-1:111111111111:layer:hello:12"),
+            "arn:aws:lambda:eu-central-1:111111111111:layer:hello"
+        );
+    }
+}

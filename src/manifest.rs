@@ -1,0 +1,124 @@
+//! The result of publish and promote: printed with `--message-format json`, written to
+//! `target/layer/<name>.json`, and read back by `promote --manifest` as the immutability guard.
+//! `schema_version` changes only when a field changes meaning or goes away.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::dedupe::Search;
+use crate::error::{Error, Kind, Result};
+use crate::grant::GrantResult;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub step: String,
+    /// `ok`, `reused`, `failed` or `skipped`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Step {
+    pub fn new(step: &str, status: &str, detail: Option<String>) -> Self {
+        Step {
+            step: step.into(),
+            status: status.into(),
+            detail,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub schema_version: u32,
+    /// `publish` or `promote`.
+    pub r#type: String,
+    pub tool: String,
+    pub name: String,
+    pub region: String,
+    pub account: String,
+    pub layer_arn: String,
+    pub layer_version_arn: String,
+    pub version: i64,
+    pub code_sha256: String,
+    pub zip_size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unzipped_size: Option<u64>,
+    /// True when this run created the version.
+    pub published: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedupe: Option<Search>,
+    #[serde(default)]
+    pub compatible_runtimes: Vec<String>,
+    #[serde(default)]
+    pub compatible_architectures: Vec<String>,
+    pub grants: Vec<GrantResult>,
+    pub steps: Vec<Step>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+}
+
+pub fn tool() -> String {
+    format!("cargo-layer {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// `target/layer/<name>.json`, or `<name>.<region>.json` when the layer has several regions.
+pub fn path(out_dir: &Path, name: &str, region: &str, several_regions: bool) -> PathBuf {
+    if several_regions {
+        out_dir.join(format!("{name}.{region}.json"))
+    } else {
+        out_dir.join(format!("{name}.json"))
+    }
+}
+
+pub fn read(path: &Path) -> Result<Manifest> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::new(
+            Kind::Config,
+            format!(
+                "--manifest {}: cannot read it ({e}); pass the JSON that publish wrote",
+                path.display()
+            ),
+        )
+    })?;
+    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
+        Error::new(
+            Kind::Config,
+            format!(
+                "--manifest {}: not a cargo-layer manifest ({e})",
+                path.display()
+            ),
+        )
+    })?;
+    if manifest.schema_version > SCHEMA_VERSION {
+        return Err(Error::new(
+            Kind::Config,
+            format!(
+                "--manifest {}: schema_version {} is newer than this cargo-layer understands ({SCHEMA_VERSION}); upgrade cargo-layer",
+                path.display(),
+                manifest.schema_version
+            ),
+        ));
+    }
+    Ok(manifest)
+}
+
+/// The commit being published, when the package lives in a git work tree.
+pub fn git_commit(dir: &Path) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let commit = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && !commit.is_empty()).then_some(commit)
+}

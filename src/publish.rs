@@ -1,0 +1,332 @@
+//! `cargo layer publish`: package, find or publish exactly one version for the content hash in
+//! the artifacts account, grant it to the stages, and write the result where deploys read it.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::aws;
+use crate::cli::PublishArgs;
+use crate::dedupe::{self, Search};
+use crate::error::{Error, Kind, Result};
+use crate::grant::{self, GrantResult, Status, Wanted};
+use crate::layers::{Layer, PublishInput, Version};
+use crate::manifest::{self, Manifest, Step};
+use crate::output::{self, MessageFormat};
+use crate::package::{self, Packaged};
+use crate::progress::Progress;
+use crate::project;
+use crate::report;
+
+/// What `--dry-run` prints: what publish would do, with no write made.
+#[derive(Debug, Serialize)]
+pub struct Plan {
+    pub schema_version: u32,
+    pub r#type: &'static str,
+    pub name: String,
+    pub region: String,
+    pub account: String,
+    /// `publish` a new version, or `reuse` an existing one.
+    pub action: &'static str,
+    pub version: Option<i64>,
+    pub layer_version_arn: Option<String>,
+    pub code_sha256: String,
+    pub zip_size: u64,
+    pub dedupe: Search,
+    pub grants: Vec<GrantResult>,
+}
+
+pub async fn run(args: &PublishArgs, format: MessageFormat, progress: &Progress) -> Result<()> {
+    let opts = package::Options {
+        selection: args.select.selection(),
+        build: args.build.options(progress.is_quiet()),
+        out_dir: args.out_dir.clone(),
+    };
+    let project = project::load(&opts.selection)?;
+    // Every local check before the build, and the build before any AWS call.
+    let wanted = project
+        .layers
+        .iter()
+        .map(|layer| grant::wanted(layer, &args.stages))
+        .collect::<Result<Vec<_>>>()?;
+    let packaged = package::pack_project(&project, &opts, progress)?;
+    let out_dir = package::out_dir(&project, &opts);
+    let mut manifests = Vec::new();
+    for (layer, wanted) in packaged.iter().zip(&wanted) {
+        let regions = regions(layer, args.aws.region.as_deref());
+        for region in &regions {
+            progress.group(&format!(
+                "publish {} ({})",
+                layer.layer.name,
+                region.as_deref().unwrap_or("default region")
+            ));
+            let result = publish_region(layer, region.as_deref(), wanted, args, progress).await;
+            progress.end_group();
+            match result? {
+                Outcome::Planned(plan) => report::plan(&plan, format, progress),
+                Outcome::Done(manifest) => {
+                    let path = manifest::path(
+                        &out_dir,
+                        &manifest.name,
+                        &manifest.region,
+                        regions.len() > 1,
+                    );
+                    output::write_atomic(&path, &output::to_pretty_json(&manifest))?;
+                    report::manifest(&manifest, Some(&path), format, progress);
+                    manifests.push((manifest, path));
+                }
+            }
+        }
+    }
+    report::finish(&manifests, args.output_file.as_deref(), progress)
+}
+
+enum Outcome {
+    Planned(Plan),
+    Done(Manifest),
+}
+
+/// The configured regions, unless `--region` picks one; `None` means the environment's.
+fn regions(layer: &Packaged, flag: Option<&str>) -> Vec<Option<String>> {
+    match flag {
+        Some(region) => vec![Some(region.to_string())],
+        None if layer.layer.regions.is_empty() => vec![None],
+        None => layer.layer.regions.iter().cloned().map(Some).collect(),
+    }
+}
+
+async fn publish_region(
+    packaged: &Packaged,
+    region: Option<&str>,
+    wanted: &[Wanted],
+    args: &PublishArgs,
+    progress: &Progress,
+) -> Result<Outcome> {
+    let layer = &packaged.layer;
+    let aws = aws::connect(&args.aws, region, layer.role_arn.as_deref()).await?;
+    let caller = aws
+        .guard_account(layer.artifacts_account.as_deref())
+        .await?;
+    progress.debug(format!(
+        "credentials: {} in account {}",
+        caller.arn, caller.account
+    ));
+    let api = Layer {
+        aws: &aws,
+        name: &layer.name,
+    };
+    let code = &packaged.archive.code_sha256;
+    let step = progress.step(format!("looking for {} with CodeSha256 {code}", layer.name));
+    let found = dedupe::find(&api, code).await?;
+    step.finish(match &found.version {
+        Some(v) => format!("version {} already holds this content", v.number),
+        None => format!(
+            "no version holds this content ({} listed)",
+            found.search.versions_listed
+        ),
+    });
+    let mut notes = Vec::new();
+    if found.search.unmarked_unchecked > 0 {
+        notes.push(format!(
+            "{} older versions published by other tools were not compared by hash (only the newest {} are)",
+            found.search.unmarked_unchecked,
+            dedupe::FALLBACK_SCAN
+        ));
+    }
+    if found.search.method == "hash-scan" {
+        notes.push("found by comparing CodeSha256 of versions published by another tool".into());
+    }
+    if args.dry_run {
+        return plan(&api, packaged, &caller.account, found, wanted, progress)
+            .await
+            .map(Outcome::Planned);
+    }
+    let (version, published) = match found.version {
+        Some(version) => (version, false),
+        None => publish_once(&api, packaged, &mut notes, progress).await?,
+    };
+    let step = progress.step(format!(
+        "granting version {} to {} principals",
+        version.number,
+        wanted.len()
+    ));
+    let grants = grant::apply(&api, version.number, wanted, false, progress).await?;
+    step.finish(report::grant_counts(&grants));
+    Ok(Outcome::Done(Manifest {
+        schema_version: manifest::SCHEMA_VERSION,
+        r#type: "publish".into(),
+        tool: manifest::tool(),
+        name: layer.name.clone(),
+        region: aws.region.clone(),
+        account: caller.account,
+        layer_arn: version.layer_arn.clone(),
+        layer_version_arn: version.arn.clone(),
+        version: version.number,
+        code_sha256: code.clone(),
+        zip_size: packaged.archive.bytes.len() as u64,
+        sha256: Some(packaged.archive.sha256.clone()),
+        unzipped_size: Some(packaged.archive.unzipped_size),
+        published,
+        dedupe: Some(found.search),
+        compatible_runtimes: layer.compatible_runtimes.clone(),
+        compatible_architectures: packaged.architectures.clone(),
+        steps: vec![
+            Step::new("package", "ok", None),
+            Step::new("publish", if published { "ok" } else { "reused" }, None),
+            grant_step(&grants),
+        ],
+        grants,
+        notes,
+        git_commit: manifest::git_commit(&layer.package_root),
+    }))
+}
+
+pub fn grant_step(grants: &[GrantResult]) -> Step {
+    let failed = grants.iter().filter(|g| g.status == Status::Failed).count();
+    if failed == 0 {
+        Step::new("grant", "ok", None)
+    } else {
+        Step::new(
+            "grant",
+            "failed",
+            Some(format!("{failed} of {} grants failed", grants.len())),
+        )
+    }
+}
+
+async fn plan(
+    api: &Layer<'_>,
+    packaged: &Packaged,
+    account: &str,
+    found: dedupe::Found,
+    wanted: &[Wanted],
+    progress: &Progress,
+) -> Result<Plan> {
+    let grants = match &found.version {
+        Some(version) => grant::apply(api, version.number, wanted, true, progress).await?,
+        None => wanted.iter().map(|w| w.planned()).collect(),
+    };
+    Ok(Plan {
+        schema_version: manifest::SCHEMA_VERSION,
+        r#type: "plan",
+        name: packaged.layer.name.clone(),
+        region: api.aws.region.clone(),
+        account: account.to_string(),
+        action: if found.version.is_some() {
+            "reuse"
+        } else {
+            "publish"
+        },
+        version: found.version.as_ref().map(|v| v.number),
+        layer_version_arn: found.version.as_ref().map(|v| v.arn.clone()),
+        code_sha256: packaged.archive.code_sha256.clone(),
+        zip_size: packaged.archive.bytes.len() as u64,
+        dedupe: found.search,
+        grants,
+    })
+}
+
+/// PublishLayerVersion is not idempotent. Before any retry, look for the version a lost
+/// response may have created; after publishing, defer to an older twin a concurrent run made.
+async fn publish_once(
+    api: &Layer<'_>,
+    packaged: &Packaged,
+    notes: &mut Vec<String>,
+    progress: &Progress,
+) -> Result<(Version, bool)> {
+    let layer = &packaged.layer;
+    let code = &packaged.archive.code_sha256;
+    let description = dedupe::description(layer.description.as_deref(), code);
+    let input = PublishInput {
+        description: &description,
+        license: layer.license.as_deref(),
+        runtimes: &layer.compatible_runtimes,
+        architectures: &packaged.architectures,
+    };
+    let max = api.aws.max_attempts;
+    let mut attempt = 1;
+    let step = progress.step(format!(
+        "publishing {} ({})",
+        layer.name,
+        output::human_size(packaged.archive.bytes.len() as u64)
+    ));
+    let created = loop {
+        match api.publish_attempt(&packaged.archive.bytes, &input).await {
+            Ok(version) => break version,
+            Err(err) if aws::is_transient(&err) && attempt < max => {
+                progress.warn(format!(
+                    "lambda:PublishLayerVersion attempt {attempt} of {max} failed ({}); checking whether it went through before retrying",
+                    aws::sdk_error("lambda:PublishLayerVersion", &layer.name, err).message
+                ));
+                tokio::time::sleep(backoff(attempt)).await;
+                if let Some(version) = dedupe::find(api, code).await?.version {
+                    notes.push(format!(
+                        "publish attempt {attempt} reached Lambda although its response was lost; using version {} instead of publishing again",
+                        version.number
+                    ));
+                    break version;
+                }
+                attempt += 1;
+            }
+            Err(err) => {
+                step.fail();
+                let resource = format!("layer {} in {}", layer.name, api.aws.region);
+                return Err(aws::sdk_error("lambda:PublishLayerVersion", &resource, err));
+            }
+        }
+    };
+    check_hash(&created, code)?;
+    step.finish(format!("published version {}", created.number));
+    converge(api, created, code, notes, progress).await
+}
+
+fn check_hash(version: &Version, code: &str) -> Result<()> {
+    match version.code_sha256.as_deref() {
+        Some(remote) if remote == code => Ok(()),
+        remote => Err(Error::new(
+            Kind::Guard,
+            format!(
+                "Lambda reports CodeSha256 {} for the new version {}, but the local zip is {code}; the upload was altered on the way; delete that version and publish again",
+                remote.unwrap_or("(none)"),
+                version.arn
+            ),
+        )),
+    }
+}
+
+/// Two runs that publish the same bytes at once both create a version; the newer one steps
+/// back, deleting its duplicate, so both end on the older version.
+async fn converge(
+    api: &Layer<'_>,
+    ours: Version,
+    code: &str,
+    notes: &mut Vec<String>,
+    progress: &Progress,
+) -> Result<(Version, bool)> {
+    let Some(older) = dedupe::oldest_twin(api, code, ours.number).await? else {
+        return Ok((ours, true));
+    };
+    match api.delete(ours.number).await {
+        Ok(()) => notes.push(format!(
+            "another run published the same content as version {} first; deleted this run's duplicate version {}",
+            older.number, ours.number
+        )),
+        Err(err) => {
+            progress.warn(format!(
+                "version {} duplicates version {}, but it could not be deleted: {err}",
+                ours.number, older.number
+            ));
+            notes.push(format!(
+                "version {} duplicates version {} and could not be deleted; delete it by hand",
+                ours.number, older.number
+            ));
+        }
+    }
+    Ok((older, false))
+}
+
+/// Exponential backoff with full jitter, capped at 20 s.
+fn backoff(attempt: u32) -> Duration {
+    let cap_ms = (200u64 << attempt.min(7)).min(20_000);
+    Duration::from_millis(fastrand::u64(cap_ms / 2..=cap_ms))
+}

@@ -1,0 +1,156 @@
+//! How publish and promote hand their result over: the bare ARN (human) or the manifest (JSON)
+//! on stdout, a readable summary on stderr, the `--output-file`, and GitHub Actions outputs.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Kind, Result};
+use crate::github;
+use crate::grant::{GrantResult, Status};
+use crate::manifest::Manifest;
+use crate::output::{self, MessageFormat};
+use crate::progress::Progress;
+use crate::publish::Plan;
+
+pub fn manifest(m: &Manifest, path: Option<&Path>, format: MessageFormat, progress: &Progress) {
+    match format {
+        MessageFormat::Json => output::print_json(m),
+        // Only the ARN, so `ARN=$(cargo layer publish -q)` works.
+        MessageFormat::Human => println!("{}", m.layer_version_arn),
+    }
+    let what = match (m.r#type.as_str(), m.published) {
+        ("publish", true) => "published",
+        ("publish", false) => "reused (same CodeSha256)",
+        _ => "promoted",
+    };
+    progress.info(format!(
+        "{} version {} in {} (account {}): {what}",
+        m.name, m.version, m.region, m.account
+    ));
+    progress.info(format!("  CodeSha256  {}", m.code_sha256));
+    if let Some(path) = path {
+        progress.info(format!("  manifest    {}", path.display()));
+    }
+    for line in grant_lines(&m.grants) {
+        progress.info(line);
+    }
+    for note in &m.notes {
+        progress.info(format!("  note: {note}"));
+    }
+    if let Err(err) = github::write_result(m, path) {
+        progress.warn(format!("could not write GitHub Actions outputs: {err}"));
+    }
+}
+
+pub fn plan(plan: &Plan, format: MessageFormat, progress: &Progress) {
+    if format == MessageFormat::Json {
+        output::print_json(plan);
+    }
+    let action = match plan.version {
+        Some(v) => format!(
+            "would reuse version {v} ({})",
+            plan.layer_version_arn.as_deref().unwrap_or("")
+        ),
+        None => format!(
+            "would publish a new version ({} zipped)",
+            output::human_size(plan.zip_size)
+        ),
+    };
+    let lines = std::iter::once(format!(
+        "dry run: {} in {} (account {}): {action}",
+        plan.name, plan.region, plan.account
+    ))
+    .chain(grant_lines(&plan.grants));
+    for line in lines {
+        if format == MessageFormat::Human {
+            println!("{line}");
+        } else {
+            progress.info(line);
+        }
+    }
+}
+
+fn grant_lines(grants: &[GrantResult]) -> Vec<String> {
+    grants
+        .iter()
+        .map(|g| {
+            let who = match &g.organization {
+                Some(org) => format!("organization {org}"),
+                None if g.principal == "*" => "every AWS account".to_string(),
+                None => g.principal.clone(),
+            };
+            let status = match g.status {
+                Status::Added => "added",
+                Status::Present => "present",
+                Status::Failed => "FAILED",
+                Status::WouldAdd => "would add",
+                Status::Removed => "removed",
+            };
+            let error = g
+                .error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default();
+            format!("  {:<8} {:<28} {status}{error}", g.stage, who)
+        })
+        .collect()
+}
+
+pub fn grant_counts(grants: &[GrantResult]) -> String {
+    let count = |s: Status| grants.iter().filter(|g| g.status == s).count();
+    let mut parts = Vec::new();
+    for (status, word) in [
+        (Status::Added, "added"),
+        (Status::Present, "already present"),
+        (Status::Failed, "failed"),
+    ] {
+        let n = count(status);
+        if n > 0 {
+            parts.push(format!("{n} {word}"));
+        }
+    }
+    if parts.is_empty() {
+        "no grants configured".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// Write the ARN file, then fail with the partial-failure code if any grant failed.
+pub fn finish(
+    manifests: &[(Manifest, PathBuf)],
+    output_file: Option<&Path>,
+    progress: &Progress,
+) -> Result<()> {
+    if let Some(path) = output_file
+        && !manifests.is_empty()
+    {
+        let arns: String = manifests
+            .iter()
+            .map(|(m, _)| format!("{}\n", m.layer_version_arn))
+            .collect();
+        output::write_atomic(path, arns.as_bytes())?;
+        progress.debug(format!("wrote {}", path.display()));
+    }
+    let failed: Vec<String> = manifests
+        .iter()
+        .flat_map(|(m, _)| m.grants.iter().filter(|g| g.status == Status::Failed))
+        .map(|g| {
+            format!(
+                "{} ({})",
+                g.statement_id,
+                g.error.as_deref().unwrap_or("failed")
+            )
+        })
+        .collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(Error::new(
+        Kind::Partial,
+        format!(
+            "the version is in place but {} grant(s) failed: {}; the manifest records them, and running the same command again adds only what is missing",
+            failed.len(),
+            failed.join("; ")
+        ),
+    ))
+}
