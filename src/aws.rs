@@ -50,7 +50,7 @@ pub struct Caller {
     pub arn: String,
 }
 
-fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     // rustls on ring: the SDK's default aws-lc build costs minutes of C compilation.
     aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))

@@ -52,17 +52,24 @@ pub async fn find(layer: &Layer<'_>, code_sha256: &str) -> Result<Found> {
     loop {
         let page = layer.list_page(next).await?;
         search.versions_listed += page.versions.len();
+        // Oldest first: concurrent publishers converge on the oldest twin and delete the rest,
+        // so a newer twin may be about to disappear.
+        let mut marked: Vec<i64> = Vec::new();
         for version in page.versions {
             if version.description.contains(&wanted) {
-                if let Some(confirmed) = confirm(layer, version.number, code_sha256).await? {
-                    search.method = "marker".into();
-                    return Ok(Found {
-                        version: Some(confirmed),
-                        search,
-                    });
-                }
+                marked.push(version.number);
             } else if !version.description.contains(MARKER_PREFIX) {
                 unmarked.push(version.number);
+            }
+        }
+        marked.sort_unstable();
+        for number in marked {
+            if let Some(confirmed) = confirm(layer, number, code_sha256).await? {
+                search.method = "marker".into();
+                return Ok(Found {
+                    version: Some(confirmed),
+                    search,
+                });
             }
         }
         next = page.next;

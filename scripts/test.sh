@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Runs every test from a fresh clone: installs what the tests need, then cargo test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-moto.sh
+cargo test --locked "$@"

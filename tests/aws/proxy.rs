@@ -1,0 +1,219 @@
+//! A loopback HTTP proxy between the tool and moto. It records every call (so tests can prove
+//! "no write call" and count reads) and injects faults into Lambda calls at a seeded rate:
+//! throttling (429 TooManyRequestsException), 500 and 503 ServiceException, connections closed
+//! before the request is forwarded, and responses dropped after moto applied the request.
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    Throttle,
+    Status500,
+    Status503,
+    /// The connection closes before the request reaches moto.
+    Reset,
+    /// moto applies the request, then the connection closes without a response.
+    DropResponse,
+}
+
+pub const ALL_FAULTS: [Fault; 5] = [
+    Fault::Throttle,
+    Fault::Status500,
+    Fault::Status503,
+    Fault::Reset,
+    Fault::DropResponse,
+];
+
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub operation: String,
+    pub fault: Option<Fault>,
+}
+
+impl Call {
+    /// Lambda calls that change state.
+    pub fn is_lambda_write(&self) -> bool {
+        matches!(
+            self.operation.as_str(),
+            "PublishLayerVersion"
+                | "DeleteLayerVersion"
+                | "AddLayerVersionPermission"
+                | "RemoveLayerVersionPermission"
+        )
+    }
+
+    pub fn is_lambda(&self) -> bool {
+        self.operation.contains("Layer")
+    }
+}
+
+struct State {
+    upstream: String,
+    calls: Mutex<Vec<Call>>,
+    rate: Mutex<f64>,
+    rng: Mutex<fastrand::Rng>,
+    kinds: Mutex<Vec<Fault>>,
+}
+
+pub struct Proxy {
+    pub endpoint: String,
+    state: Arc<State>,
+}
+
+impl Proxy {
+    /// A proxy in front of `upstream` (http://127.0.0.1:PORT) that injects no faults yet.
+    pub fn start(upstream: &str) -> Proxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(State {
+            upstream: upstream.trim_start_matches("http://").to_string(),
+            calls: Mutex::new(Vec::new()),
+            rate: Mutex::new(0.0),
+            rng: Mutex::new(fastrand::Rng::with_seed(0)),
+            kinds: Mutex::new(ALL_FAULTS.to_vec()),
+        });
+        let served = state.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                serve(tokio::net::TcpListener::from_std(listener).unwrap(), served).await
+            });
+        });
+        Proxy { endpoint, state }
+    }
+
+    /// Inject one of `kinds` into each Lambda call with probability `rate`, from `seed`.
+    pub fn inject(&self, rate: f64, seed: u64, kinds: &[Fault]) {
+        *self.state.rate.lock().unwrap() = rate;
+        *self.state.rng.lock().unwrap() = fastrand::Rng::with_seed(seed);
+        *self.state.kinds.lock().unwrap() = kinds.to_vec();
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.calls.lock().unwrap().clone()
+    }
+
+    pub fn clear(&self) {
+        self.state.calls.lock().unwrap().clear();
+    }
+}
+
+async fn serve(listener: tokio::net::TcpListener, state: Arc<State>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| handle(req, state.clone()));
+            // An error here is an injected close; the client sees the connection drop.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+type Reply = Result<Response<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>>;
+
+async fn handle(req: Request<Incoming>, state: Arc<State>) -> Reply {
+    let (parts, body) = req.into_parts();
+    let body = body.collect().await?.to_bytes();
+    let operation = operation(parts.method.as_str(), parts.uri.path(), &body);
+    let fault = pick_fault(&state, &operation);
+    state.calls.lock().unwrap().push(Call {
+        method: parts.method.to_string(),
+        operation,
+        fault,
+    });
+    match fault {
+        Some(Fault::Throttle) => {
+            return Ok(error(429, "TooManyRequestsException", "Rate exceeded"));
+        }
+        Some(Fault::Status500) => return Ok(error(500, "ServiceException", "injected 500")),
+        Some(Fault::Status503) => return Ok(error(503, "ServiceException", "injected 503")),
+        Some(Fault::Reset) => return Err("injected connection reset".into()),
+        _ => {}
+    }
+    let response = forward(&state.upstream, parts, body).await?;
+    if fault == Some(Fault::DropResponse) {
+        return Err("injected dropped response".into());
+    }
+    Ok(response)
+}
+
+fn pick_fault(state: &State, operation: &str) -> Option<Fault> {
+    if !operation.contains("Layer") {
+        return None;
+    }
+    let rate = *state.rate.lock().unwrap();
+    let mut rng = state.rng.lock().unwrap();
+    let kinds = state.kinds.lock().unwrap();
+    if rate <= 0.0 || kinds.is_empty() || rng.f64() >= rate {
+        return None;
+    }
+    Some(kinds[rng.usize(..kinds.len())])
+}
+
+fn error(status: u16, code: &str, message: &str) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("x-amzn-ErrorType", code)
+        .body(Full::new(Bytes::from(format!(
+            r#"{{"__type":"{code}","message":"{message}"}}"#
+        ))))
+        .unwrap()
+}
+
+async fn forward(upstream: &str, parts: hyper::http::request::Parts, body: Bytes) -> Reply {
+    let stream = tokio::net::TcpStream::connect(upstream).await?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let mut request = Request::from_parts(parts, Full::new(body));
+    *request.uri_mut() = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().parse().unwrap())
+        .unwrap_or_else(|| "/".parse().unwrap());
+    let response = sender.send_request(request).await?;
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await?.to_bytes();
+    Ok(Response::from_parts(parts, Full::new(body)))
+}
+
+/// The API operation of a request: Lambda's REST paths, or STS's `Action=` form field.
+pub fn operation(method: &str, path: &str, body: &[u8]) -> String {
+    if let Some(rest) = path.strip_prefix("/2018-10-31/layers/") {
+        let parts: Vec<&str> = rest.split('/').collect();
+        let op = match (method, parts.len()) {
+            ("GET", 2) => "ListLayerVersions",
+            ("POST", 2) => "PublishLayerVersion",
+            ("GET", 3) => "GetLayerVersion",
+            ("DELETE", 3) => "DeleteLayerVersion",
+            ("GET", 4) => "GetLayerVersionPolicy",
+            ("POST", 4) => "AddLayerVersionPermission",
+            ("DELETE", 5) => "RemoveLayerVersionPermission",
+            _ => "UnknownLayerCall",
+        };
+        return op.to_string();
+    }
+    let body = String::from_utf8_lossy(body);
+    body.split('&')
+        .find_map(|kv| kv.strip_prefix("Action="))
+        .unwrap_or("Unknown")
+        .to_string()
+}
