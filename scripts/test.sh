@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-moto.sh
+./scripts/install-ci-tools.sh
 cargo test --locked "$@"
