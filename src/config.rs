@@ -472,7 +472,15 @@ impl LayerConfig {
     /// configured region, else the environment's (None).
     pub fn one_region(&self, flag: Option<&str>) -> Result<Option<String>> {
         match (flag, self.regions.as_slice()) {
-            (Some(region), _) => Ok(Some(region.to_string())),
+            (Some(region), []) => Ok(Some(region.to_string())),
+            (Some(region), regions) if regions.iter().any(|r| r == region) => {
+                Ok(Some(region.to_string()))
+            }
+            (Some(region), regions) => Err(Error::config(format!(
+                "--region {region} is not a region of layer {} ({}); add it to `regions` in Cargo.toml",
+                self.name,
+                regions.join(", ")
+            ))),
             (None, []) => Ok(None),
             (None, [region]) => Ok(Some(region.clone())),
             (None, regions) => Err(Error::config(format!(

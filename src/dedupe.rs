@@ -41,6 +41,8 @@ pub struct Search {
 pub struct Found {
     pub version: Option<Version>,
     pub search: Search,
+    /// Versions carrying this content's marker on the pages read (duplicates when > 1).
+    pub twins: usize,
 }
 
 /// Look through every listed version for `code_sha256`.
@@ -63,12 +65,14 @@ pub async fn find(layer: &Layer<'_>, code_sha256: &str) -> Result<Found> {
             }
         }
         marked.sort_unstable();
+        let twins = marked.len();
         for number in marked {
             if let Some(confirmed) = confirm(layer, number, code_sha256).await? {
                 search.method = "marker".into();
                 return Ok(Found {
                     version: Some(confirmed),
                     search,
+                    twins,
                 });
             }
         }
@@ -85,6 +89,7 @@ pub async fn find(layer: &Layer<'_>, code_sha256: &str) -> Result<Found> {
             return Ok(Found {
                 version: Some(confirmed),
                 search,
+                twins: 0,
             });
         }
     }
@@ -92,6 +97,7 @@ pub async fn find(layer: &Layer<'_>, code_sha256: &str) -> Result<Found> {
     Ok(Found {
         version: None,
         search,
+        twins: 0,
     })
 }
 
@@ -103,24 +109,50 @@ pub async fn confirm(layer: &Layer<'_>, number: i64, code_sha256: &str) -> Resul
         .filter(|v| v.code_sha256.as_deref() == Some(code_sha256)))
 }
 
-/// The oldest marked version with this hash on the newest page, other than `ours`.
-pub async fn oldest_twin(
+/// Several versions may hold the same bytes after concurrent publishes, a lost response or a
+/// crashed run. The oldest one wins everywhere (`find` picks it too), and newer twins are
+/// deleted, whoever made them, so one content hash stays one version. Twins are recent, so
+/// the newest page holds them.
+pub async fn settle(
     layer: &Layer<'_>,
+    candidate: Version,
     code_sha256: &str,
-    ours: i64,
-) -> Result<Option<Version>> {
+    notes: &mut Vec<String>,
+) -> Result<Version> {
     let wanted = marker(code_sha256);
     let page = layer.list_page(None).await?;
-    let oldest = page
+    let mut twins: Vec<i64> = page
         .versions
         .iter()
-        .filter(|v| v.number < ours && v.description.contains(&wanted))
+        .filter(|v| v.description.contains(&wanted))
         .map(|v| v.number)
-        .min();
-    match oldest {
-        Some(number) => confirm(layer, number, code_sha256).await,
-        None => Ok(None),
+        .chain([candidate.number])
+        .collect();
+    twins.sort_unstable();
+    twins.dedup();
+    let mut survivor = candidate.clone();
+    for &number in &twins {
+        if number == candidate.number {
+            break;
+        }
+        if let Some(older) = confirm(layer, number, code_sha256).await? {
+            survivor = older;
+            break;
+        }
     }
+    for number in twins.into_iter().filter(|&n| n > survivor.number) {
+        match layer.delete(number).await {
+            Ok(()) => notes.push(format!(
+                "version {number} duplicated version {}; deleted it",
+                survivor.number
+            )),
+            Err(err) => notes.push(format!(
+                "version {number} duplicates version {} but could not be deleted ({err}); delete it by hand",
+                survivor.number
+            )),
+        }
+    }
+    Ok(survivor)
 }
 
 #[cfg(test)]

@@ -103,6 +103,13 @@ fn block_on(work: impl Future<Output = Result<()>>) -> Result<()> {
 }
 
 fn report_error(err: &error::Error) {
-    eprintln!("error: {err}");
+    // One line, whatever an underlying library put in its message.
+    let text = err.to_string();
+    let line: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    eprintln!("error: {}", line.join(" "));
     github::annotate_error(err);
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::aws;
 use crate::cli::PublishArgs;
+use crate::config::LayerConfig;
 use crate::dedupe::{self, Search};
 use crate::error::{Error, Kind, Result};
 use crate::grant::{self, GrantResult, Status, Wanted};
@@ -49,11 +50,15 @@ pub async fn run(args: &PublishArgs, format: MessageFormat, progress: &Progress)
         .iter()
         .map(|layer| grant::wanted(layer, &args.stages))
         .collect::<Result<Vec<_>>>()?;
+    let regions = project
+        .layers
+        .iter()
+        .map(|layer| regions(layer, args.aws.region.as_deref()))
+        .collect::<Result<Vec<_>>>()?;
     let packaged = package::pack_project(&project, &opts, progress)?;
     let out_dir = package::out_dir(&project, &opts);
     let mut manifests = Vec::new();
-    for (layer, wanted) in packaged.iter().zip(&wanted) {
-        let regions = regions(layer, args.aws.region.as_deref());
+    for ((layer, wanted), regions) in packaged.iter().zip(&wanted).zip(regions) {
         for region in &regions {
             progress.group(&format!(
                 "publish {} ({})",
@@ -87,12 +92,11 @@ enum Outcome {
 }
 
 /// The configured regions, unless `--region` picks one; `None` means the environment's.
-fn regions(layer: &Packaged, flag: Option<&str>) -> Vec<Option<String>> {
-    match flag {
-        Some(region) => vec![Some(region.to_string())],
-        None if layer.layer.regions.is_empty() => vec![None],
-        None => layer.layer.regions.iter().cloned().map(Some).collect(),
+fn regions(layer: &LayerConfig, flag: Option<&str>) -> Result<Vec<Option<String>>> {
+    if flag.is_some() || layer.regions.is_empty() {
+        return Ok(vec![layer.one_region(flag)?]);
     }
+    Ok(layer.regions.iter().cloned().map(Some).collect())
 }
 
 async fn publish_region(
@@ -142,6 +146,10 @@ async fn publish_region(
             .map(Outcome::Planned);
     }
     let (version, published) = match found.version {
+        Some(version) if found.twins > 1 => (
+            dedupe::settle(&api, version, code, &mut notes).await?,
+            false,
+        ),
         Some(version) => (version, false),
         None => publish_once(&api, packaged, &mut notes, progress).await?,
     };
@@ -277,7 +285,15 @@ async fn publish_once(
     };
     check_hash(&created, code)?;
     step.finish(format!("published version {}", created.number));
-    converge(api, created, code, notes, progress).await
+    let number = created.number;
+    let survivor = dedupe::settle(api, created, code, notes).await?;
+    if survivor.number != number {
+        progress.info(format!(
+            "  another run published the same content first; using version {}",
+            survivor.number
+        ));
+    }
+    Ok((survivor.clone(), survivor.number == number))
 }
 
 fn check_hash(version: &Version, code: &str) -> Result<()> {
@@ -292,37 +308,6 @@ fn check_hash(version: &Version, code: &str) -> Result<()> {
             ),
         )),
     }
-}
-
-/// Two runs that publish the same bytes at once both create a version; the newer one steps
-/// back, deleting its duplicate, so both end on the older version.
-async fn converge(
-    api: &Layer<'_>,
-    ours: Version,
-    code: &str,
-    notes: &mut Vec<String>,
-    progress: &Progress,
-) -> Result<(Version, bool)> {
-    let Some(older) = dedupe::oldest_twin(api, code, ours.number).await? else {
-        return Ok((ours, true));
-    };
-    match api.delete(ours.number).await {
-        Ok(()) => notes.push(format!(
-            "another run published the same content as version {} first; deleted this run's duplicate version {}",
-            older.number, ours.number
-        )),
-        Err(err) => {
-            progress.warn(format!(
-                "version {} duplicates version {}, but it could not be deleted: {err}",
-                ours.number, older.number
-            ));
-            notes.push(format!(
-                "version {} duplicates version {} and could not be deleted; delete it by hand",
-                ours.number, older.number
-            ));
-        }
-    }
-    Ok((older, false))
 }
 
 /// Exponential backoff with full jitter, capped at 20 s.

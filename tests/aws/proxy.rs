@@ -54,7 +54,20 @@ impl Call {
     }
 }
 
+/// Answer the next `times` calls of `operation` with this AWS error instead of forwarding.
+#[derive(Debug, Clone)]
+struct Rule {
+    operation: String,
+    times: usize,
+    status: u16,
+    code: String,
+    message: String,
+    /// Forward to moto, then drop the response (instead of answering with the error).
+    drop_response: bool,
+}
+
 struct State {
+    rules: Mutex<Vec<Rule>>,
     upstream: String,
     calls: Mutex<Vec<Call>>,
     rate: Mutex<f64>,
@@ -74,6 +87,7 @@ impl Proxy {
         listener.set_nonblocking(true).unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(State {
+            rules: Mutex::new(Vec::new()),
             upstream: upstream.trim_start_matches("http://").to_string(),
             calls: Mutex::new(Vec::new()),
             rate: Mutex::new(0.0),
@@ -98,6 +112,30 @@ impl Proxy {
         *self.state.rate.lock().unwrap() = rate;
         *self.state.rng.lock().unwrap() = fastrand::Rng::with_seed(seed);
         *self.state.kinds.lock().unwrap() = kinds.to_vec();
+    }
+
+    /// Make the next `times` calls of `operation` fail with the AWS error `code`.
+    pub fn fail(&self, operation: &str, times: usize, status: u16, code: &str, message: &str) {
+        self.state.rules.lock().unwrap().push(Rule {
+            operation: operation.into(),
+            times,
+            status,
+            code: code.into(),
+            message: message.into(),
+            drop_response: false,
+        });
+    }
+
+    /// Let the next `times` calls of `operation` reach moto, then drop their responses.
+    pub fn drop_response(&self, operation: &str, times: usize) {
+        self.state.rules.lock().unwrap().push(Rule {
+            operation: operation.into(),
+            times,
+            status: 0,
+            code: String::new(),
+            message: String::new(),
+            drop_response: true,
+        });
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -131,6 +169,19 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Reply {
     let (parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
     let operation = operation(parts.method.as_str(), parts.uri.path(), &body);
+    if let Some(rule) = take_rule(&state, &operation) {
+        let fault = rule.drop_response.then_some(Fault::DropResponse);
+        state.calls.lock().unwrap().push(Call {
+            method: parts.method.to_string(),
+            operation: operation.clone(),
+            fault,
+        });
+        if rule.drop_response {
+            forward(&state.upstream, parts, body).await?;
+            return Err("dropped response".into());
+        }
+        return Ok(aws_error(&operation, &rule));
+    }
     let fault = pick_fault(&state, &operation);
     state.calls.lock().unwrap().push(Call {
         method: parts.method.to_string(),
@@ -151,6 +202,31 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Reply {
         return Err("injected dropped response".into());
     }
     Ok(response)
+}
+
+fn take_rule(state: &State, operation: &str) -> Option<Rule> {
+    let mut rules = state.rules.lock().unwrap();
+    let rule = rules
+        .iter_mut()
+        .find(|r| r.operation == operation && r.times > 0)?;
+    rule.times -= 1;
+    Some(rule.clone())
+}
+
+/// Lambda answers errors in JSON; STS in XML.
+fn aws_error(operation: &str, rule: &Rule) -> Response<Full<Bytes>> {
+    if operation.contains("Layer") {
+        return error(rule.status, &rule.code, &rule.message);
+    }
+    let body = format!(
+        r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"#,
+        rule.code, rule.message
+    );
+    Response::builder()
+        .status(rule.status)
+        .header("content-type", "text/xml")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
 }
 
 fn pick_fault(state: &State, operation: &str) -> Option<Fault> {
