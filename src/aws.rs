@@ -8,7 +8,8 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::provider::ProvideCredentials;
-use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_credential_types::provider::error::CredentialsError;
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_types::region::Region;
 
@@ -119,14 +120,13 @@ async fn check_credentials(config: &aws_types::SdkConfig) -> Result<()> {
         .credentials_provider()
         .ok_or_else(no_credentials_hint)?;
     let credentials = provider.provide_credentials().await.map_err(|e| {
-        Error::new(
-            Kind::Credentials,
-            format!(
-                "could not load AWS credentials: {}; {}",
-                DisplayErrorContext(&e),
-                CREDENTIALS_FIX
-            ),
-        )
+        let detail = match &e {
+            CredentialsError::CredentialsNotLoaded(_) => {
+                "no AWS credentials found (tried the environment, profiles, web identity, container and instance metadata)".to_string()
+            }
+            other => format!("could not load AWS credentials: {}", chain(other)),
+        };
+        Error::new(Kind::Credentials, format!("{detail}; {CREDENTIALS_FIX}"))
     })?;
     if credentials.expiry().is_some_and(|t| t <= SystemTime::now()) {
         return Err(Error::new(
@@ -179,6 +179,20 @@ impl Aws {
     }
 }
 
+/// An error and its sources on one line, each said once.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
 /// Error codes that mean the credentials, not the request, are the problem.
 const CREDENTIAL_CODES: &[&str] = &[
     "ExpiredToken",
@@ -196,7 +210,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let context = DisplayErrorContext(&err).to_string();
+    let context = chain(&err);
     match &err {
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or("Unknown");
