@@ -1,0 +1,333 @@
+//! Where the local emulator differs from AWS, these tests replay real AWS answers through
+//! aws-smithy-mocks: a duplicate statement ID is a ResourceConflictException (moto stores it
+//! twice), policies come back in the `{"AWS":"arn:...:root"}` / PrincipalOrgID form (moto keeps
+//! the raw request), listings really page with NextMarker (moto ignores MaxItems), and a layer
+//! that was never published answers ResourceNotFoundException.
+
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::operation::add_layer_version_permission::AddLayerVersionPermissionOutput;
+use aws_sdk_lambda::operation::get_layer_version::GetLayerVersionOutput;
+use aws_sdk_lambda::operation::get_layer_version_policy::GetLayerVersionPolicyOutput;
+use aws_sdk_lambda::operation::list_layer_versions::ListLayerVersionsOutput;
+use aws_sdk_lambda::types::{LayerVersionContentOutput, LayerVersionsListItem};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+
+use cargo_layer::aws::Aws;
+use cargo_layer::dedupe;
+use cargo_layer::grant::{self, Status, Wanted};
+use cargo_layer::layers::Layer;
+use cargo_layer::policy::Target;
+use cargo_layer::progress::Progress;
+
+const LAYER: &str = "hello";
+const ARN: &str = "arn:aws:lambda:eu-central-1:111111111111:layer:hello";
+const CODE: &str = "88NlK8yq5ogouk7uW0BstGjk5o7cLMPlCUFKc+rooak=";
+
+fn aws_with(rules: &[&Rule]) -> Aws {
+    Aws {
+        lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, rules),
+        sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[]),
+        region: "eu-central-1".into(),
+        max_attempts: 3,
+    }
+}
+
+/// An error exactly as Lambda sends it: status, `x-amzn-ErrorType`, JSON body.
+fn aws_error(status: u16, code: &str, message: &str) -> HttpResponse {
+    let mut response = HttpResponse::new(
+        StatusCode::try_from(status).unwrap(),
+        SdkBody::from(format!(r#"{{"Type":"User","message":"{message}"}}"#)),
+    );
+    response
+        .headers_mut()
+        .insert("x-amzn-ErrorType", code.to_string());
+    response
+        .headers_mut()
+        .insert("content-type", "application/json");
+    response
+}
+
+/// GetLayerVersionPolicy as real AWS answers it.
+fn policy_with(statements: &[&str]) -> GetLayerVersionPolicyOutput {
+    GetLayerVersionPolicyOutput::builder()
+        .policy(format!(
+            r#"{{"Version":"2012-10-17","Id":"default","Statement":[{}]}}"#,
+            statements.join(",")
+        ))
+        .revision_id("d5b1c1c4-0000-0000-0000-000000000000")
+        .build()
+}
+
+fn account_statement(sid: &str, account: &str) -> String {
+    format!(
+        r#"{{"Sid":"{sid}","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":"lambda:GetLayerVersion","Resource":"{ARN}:3"}}"#
+    )
+}
+
+const ORG_STATEMENT: &str = r#"{"Sid":"cargo-layer-prod-org-o-abcdefghij","Effect":"Allow","Principal":"*","Action":"lambda:GetLayerVersion","Resource":"arn:aws:lambda:eu-central-1:111111111111:layer:hello:3","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abcdefghij"}}}"#;
+
+fn wanted() -> Vec<Wanted> {
+    vec![
+        Wanted {
+            stage: "dev".into(),
+            target: Target::Account("222222222222".into()),
+        },
+        Wanted {
+            stage: "prod".into(),
+            target: Target::Organization("o-abcdefghij".into()),
+        },
+    ]
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+#[test]
+fn grants_in_the_aws_policy_form_are_recognised_and_not_added_again() {
+    let dev = account_statement("cargo-layer-dev-222222222222", "222222222222");
+    let get = mock!(Client::get_layer_version_policy)
+        .then_output(move || policy_with(&[&dev, ORG_STATEMENT]));
+    let add = mock!(Client::add_layer_version_permission)
+        .then_output(|| AddLayerVersionPermissionOutput::builder().build());
+    let aws = aws_with(&[&get, &add]);
+    let layer = Layer {
+        aws: &aws,
+        name: LAYER,
+    };
+    let results = block_on(grant::apply(
+        &layer,
+        3,
+        &wanted(),
+        false,
+        &Progress::silent(),
+    ))
+    .unwrap();
+    assert!(
+        results.iter().all(|r| r.status == Status::Present),
+        "{results:?}"
+    );
+    assert_eq!(add.num_calls(), 0, "nothing is added twice");
+}
+
+#[test]
+fn a_duplicate_statement_id_conflict_reads_the_policy_again_and_counts_as_present() {
+    // A concurrent run added the statement between our read and our write.
+    let dev = account_statement("cargo-layer-dev-222222222222", "222222222222");
+    let get = mock!(Client::get_layer_version_policy)
+        .sequence()
+        .http_response(|| {
+            aws_error(
+                404,
+                "ResourceNotFoundException",
+                "No policy is associated with the given resource.",
+            )
+        })
+        .output(move || policy_with(&[&dev, ORG_STATEMENT]))
+        .repeatedly()
+        .build();
+    let add = mock!(Client::add_layer_version_permission).then_http_response(|| {
+        aws_error(
+            409,
+            "ResourceConflictException",
+            "The statement id (cargo-layer-dev-222222222222) provided already exists. Please provide a new statement id, or remove the existing statement.",
+        )
+    });
+    let aws = aws_with(&[&get, &add]);
+    let layer = Layer {
+        aws: &aws,
+        name: LAYER,
+    };
+    let results = block_on(grant::apply(
+        &layer,
+        3,
+        &wanted(),
+        false,
+        &Progress::silent(),
+    ))
+    .unwrap();
+    assert_eq!(results[0].status, Status::Present, "{results:?}");
+    assert_eq!(results[1].status, Status::Present, "{results:?}");
+    assert_eq!(
+        add.num_calls(),
+        1,
+        "the second grant was found in the re-read policy"
+    );
+    assert_eq!(get.num_calls(), 2);
+}
+
+#[test]
+fn a_full_policy_fails_that_grant_with_the_organization_advice() {
+    let get = mock!(Client::get_layer_version_policy).then_http_response(|| {
+        aws_error(
+            404,
+            "ResourceNotFoundException",
+            "No policy is associated with the given resource.",
+        )
+    });
+    let add = mock!(Client::add_layer_version_permission).then_http_response(|| {
+        aws_error(
+            400,
+            "PolicyLengthExceededException",
+            "The final policy size (20711) is bigger than the limit (20480).",
+        )
+    });
+    let aws = aws_with(&[&get, &add]);
+    let layer = Layer {
+        aws: &aws,
+        name: LAYER,
+    };
+    let results = block_on(grant::apply(
+        &layer,
+        3,
+        &wanted()[..1],
+        false,
+        &Progress::silent(),
+    ))
+    .unwrap();
+    assert_eq!(results[0].status, Status::Failed);
+    let error = results[0].error.as_deref().unwrap();
+    assert!(error.contains("PolicyLengthExceededException"), "{error}");
+    assert!(error.contains("organization"), "{error}");
+}
+
+fn item(version: i64, description: &str) -> LayerVersionsListItem {
+    LayerVersionsListItem::builder()
+        .version(version)
+        .layer_version_arn(format!("{ARN}:{version}"))
+        .description(description)
+        .created_date("2026-11-21T05:00:00.000+0000")
+        .build()
+}
+
+fn version_output(version: i64, code: &str) -> GetLayerVersionOutput {
+    GetLayerVersionOutput::builder()
+        .version(version)
+        .layer_arn(ARN)
+        .layer_version_arn(format!("{ARN}:{version}"))
+        .content(
+            LayerVersionContentOutput::builder()
+                .code_sha256(code)
+                .code_size(1234)
+                .build(),
+        )
+        .build()
+}
+
+#[test]
+fn dedupe_follows_next_marker_across_pages() {
+    let first = mock!(Client::list_layer_versions)
+        .match_requests(|r| r.marker().is_none())
+        .then_output(|| {
+            ListLayerVersionsOutput::builder()
+                .set_layer_versions(Some(
+                    (51..=100)
+                        .rev()
+                        .map(|v| item(v, "other content [cargo-layer sha256:X]"))
+                        .collect(),
+                ))
+                .next_marker("page-2")
+                .build()
+        });
+    let second = mock!(Client::list_layer_versions)
+        .match_requests(|r| r.marker() == Some("page-2"))
+        .then_output(|| {
+            ListLayerVersionsOutput::builder()
+                .set_layer_versions(Some(vec![item(
+                    50,
+                    &dedupe::description(Some("hello"), CODE),
+                )]))
+                .build()
+        });
+    let get = mock!(Client::get_layer_version)
+        .match_requests(|r| r.version_number() == Some(50))
+        .then_output(|| version_output(50, CODE));
+    let aws = aws_with(&[&first, &second, &get]);
+    let layer = Layer {
+        aws: &aws,
+        name: LAYER,
+    };
+    let found = block_on(dedupe::find(&layer, CODE)).unwrap();
+    assert_eq!(found.version.unwrap().number, 50);
+    assert_eq!(found.search.versions_listed, 51);
+    assert_eq!(
+        (first.num_calls(), second.num_calls(), get.num_calls()),
+        (1, 1, 1)
+    );
+}
+
+#[test]
+fn the_fallback_scan_of_unmarked_versions_is_bounded_and_reported() {
+    let list = mock!(Client::list_layer_versions).then_output(|| {
+        ListLayerVersionsOutput::builder()
+            .set_layer_versions(Some(
+                (1..=15)
+                    .rev()
+                    .map(|v| item(v, "made by another tool"))
+                    .collect(),
+            ))
+            .build()
+    });
+    let get = mock!(Client::get_layer_version).then_compute_output(|req| {
+        version_output(req.version_number().unwrap(), "c29tZXRoaW5nIGVsc2U=")
+    });
+    let aws = aws_with(&[&list, &get]);
+    let layer = Layer {
+        aws: &aws,
+        name: LAYER,
+    };
+    let found = block_on(dedupe::find(&layer, CODE)).unwrap();
+    assert!(found.version.is_none());
+    assert_eq!(get.num_calls(), dedupe::FALLBACK_SCAN);
+    assert_eq!(found.search.unmarked_checked, dedupe::FALLBACK_SCAN);
+    assert_eq!(found.search.unmarked_unchecked, 15 - dedupe::FALLBACK_SCAN);
+}
+
+#[test]
+fn a_layer_that_was_never_published_has_no_versions() {
+    let list = mock!(Client::list_layer_versions).then_http_response(|| {
+        aws_error(
+            404,
+            "ResourceNotFoundException",
+            "Layer not found: arn:aws:lambda:eu-central-1:111111111111:layer:hello",
+        )
+    });
+    let aws = aws_with(&[&list]);
+    let layer = Layer {
+        aws: &aws,
+        name: LAYER,
+    };
+    let found = block_on(dedupe::find(&layer, CODE)).unwrap();
+    assert!(found.version.is_none());
+    assert_eq!(found.search.versions_listed, 0);
+}
+
+#[test]
+fn access_denied_names_the_action_and_points_at_the_iam_policy() {
+    let list = mock!(Client::list_layer_versions).then_http_response(|| {
+        aws_error(
+            403,
+            "AccessDeniedException",
+            "User: arn:aws:sts::111111111111:assumed-role/ci/gh is not authorized to perform: lambda:ListLayerVersions on resource: arn:aws:lambda:eu-central-1:111111111111:layer:hello",
+        )
+    });
+    let aws = aws_with(&[&list]);
+    let layer = Layer {
+        aws: &aws,
+        name: LAYER,
+    };
+    let err = block_on(dedupe::find(&layer, CODE)).err().unwrap();
+    assert_eq!(err.exit_code(), 7);
+    assert!(
+        err.message.contains("allow `lambda:ListLayerVersions`"),
+        "{err}"
+    );
+    assert!(err.message.contains("cargo layer iam-policy"), "{err}");
+}
