@@ -54,14 +54,18 @@ pub fn timestamp() -> Result<DateTime> {
 /// Zip stores local time with 2-second precision from 1980 to 2107; clamp into that range.
 pub fn datetime_from_epoch(secs: i64) -> DateTime {
     let Ok(t) = time::OffsetDateTime::from_unix_timestamp(secs) else {
-        return DateTime::default();
+        return if secs > 0 {
+            latest()
+        } else {
+            DateTime::default()
+        };
     };
     let year = u16::try_from(t.year()).unwrap_or(0).clamp(1980, 2107);
     if i32::from(year) != t.year() {
         return if year == 1980 {
             DateTime::default()
         } else {
-            DateTime::from_date_and_time(2107, 12, 31, 23, 59, 58).unwrap_or_default()
+            latest()
         };
     }
     DateTime::from_date_and_time(
@@ -73,6 +77,11 @@ pub fn datetime_from_epoch(secs: i64) -> DateTime {
         t.second(),
     )
     .unwrap_or_default()
+}
+
+/// The last moment a zip timestamp can hold.
+fn latest() -> DateTime {
+    DateTime::from_date_and_time(2107, 12, 31, 23, 59, 58).unwrap_or_default()
 }
 
 fn options(mode: u32, mtime: DateTime) -> SimpleFileOptions {
@@ -156,7 +165,8 @@ mod tests {
         let t = datetime_from_epoch(1_700_000_000); // 2023-11-14 22:13:20 UTC
         assert_eq!((t.year(), t.month(), t.day()), (2023, 11, 14));
         assert_eq!((t.hour(), t.minute(), t.second()), (22, 13, 20));
-        assert_eq!(datetime_from_epoch(i64::MAX), DateTime::default());
+        assert_eq!(datetime_from_epoch(i64::MAX).year(), 2107);
+        assert_eq!(datetime_from_epoch(i64::MIN), DateTime::default());
         assert_eq!(datetime_from_epoch(5_000_000_000).year(), 2107);
     }
 }

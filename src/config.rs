@@ -10,10 +10,11 @@ use crate::error::{Error, Kind, Result};
 use crate::limits;
 
 /// Where a layer's binaries go inside the zip.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LayerKind {
     /// `extensions/<bin>`: Lambda starts every file there as an extension.
+    #[default]
     Extension,
     /// `bootstrap` at the root: a custom runtime (exactly one bin).
     Runtime,
@@ -69,7 +70,7 @@ pub struct Stage {
 }
 
 /// A layer's configuration after merging and validation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LayerConfig {
     pub package: String,
     pub manifest_path: PathBuf,
@@ -90,6 +91,15 @@ pub struct LayerConfig {
     pub artifacts_account: Option<String>,
     pub role_arn: Option<String>,
     pub stages: BTreeMap<String, Stage>,
+    /// Where `include` was written (the package's table or the workspace's), for errors.
+    pub include_origin: KeyOrigin,
+}
+
+/// The file and table a key was written in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyOrigin {
+    pub file: PathBuf,
+    pub prefix: String,
 }
 
 /// A metadata table and where it was written, for error messages.
@@ -311,16 +321,14 @@ pub fn resolve(raw: RawLayer, pkg: &PackageInfo, src: &Source) -> Result<LayerCo
             pkg.name.to_string()
         }
     };
-    let description = raw
-        .description
-        .or_else(|| pkg.description.map(str::to_string));
-    if let Some(description) = &description {
-        check(limits::description(description), src, "description")?;
-    }
-    let license = raw.license.or_else(|| pkg.license.map(str::to_string));
-    if let Some(license) = &license {
-        check(limits::license(license), src, "license")?;
-    }
+    let description = match raw.description {
+        Some(text) => Some(text),
+        None => inherited(src, "description", pkg.description, limits::description)?,
+    };
+    let license = match raw.license {
+        Some(text) => Some(text),
+        None => inherited(src, "license", pkg.license, limits::license)?,
+    };
     check_bins(kind, raw.bins.as_deref(), pkg, src)?;
     let include = raw.include.unwrap_or_default();
     if kind == LayerKind::Files && include.is_empty() {
@@ -372,7 +380,33 @@ pub fn resolve(raw: RawLayer, pkg: &PackageInfo, src: &Source) -> Result<LayerCo
         artifacts_account: raw.artifacts_account,
         role_arn: raw.role_arn,
         stages,
+        include_origin: KeyOrigin {
+            file: src.file.to_path_buf(),
+            prefix: src.prefix.to_string(),
+        },
     })
+}
+
+/// A value the layer takes from `[package]`; a problem is reported at the key that holds it.
+fn inherited(
+    src: &Source,
+    key: &str,
+    value: Option<&str>,
+    rule: fn(&str) -> std::result::Result<(), String>,
+) -> Result<Option<String>> {
+    let cargo_package = Source {
+        file: src.file,
+        prefix: "package",
+    };
+    if let Some(text) = value {
+        rule(text).map_err(|m| {
+            cargo_package.err(
+                key,
+                format!("{m}, or set package.metadata.layer.{key} for the layer"),
+            )
+        })?;
+    }
+    Ok(value.map(str::to_string))
 }
 
 fn check_bins(

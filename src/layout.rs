@@ -1,7 +1,7 @@
 //! Where each file goes inside the layer (and so under /opt): built binaries by `kind`, then the
 //! `include` globs. Nothing here may escape the layer root or land twice on one path.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
@@ -21,6 +21,8 @@ pub struct Entry {
     pub mode: u32,
     /// Built by cargo (and so checked as an ELF binary).
     pub built: bool,
+    /// The `include` entry it came from, if any.
+    pub include: Option<usize>,
 }
 
 /// What `cargo build` produced for a package.
@@ -36,7 +38,7 @@ pub fn plan(layer: &LayerConfig, artifacts: &Artifacts) -> Result<Vec<Entry>> {
     for (i, include) in layer.include.iter().enumerate() {
         entries.extend(include_entries(layer, i, include)?);
     }
-    check_unique_paths(&mut entries)?;
+    check_unique_paths(layer, &mut entries)?;
     Ok(entries)
 }
 
@@ -46,6 +48,7 @@ fn built_entries(layer: &LayerConfig, artifacts: &Artifacts) -> Result<Vec<Entry
         source: source.to_path_buf(),
         mode: MODE_EXECUTABLE,
         built: true,
+        include: None,
     };
     let bin = |name: &String| {
         artifacts.bins.get(name).ok_or_else(|| {
@@ -82,10 +85,11 @@ fn built_entries(layer: &LayerConfig, artifacts: &Artifacts) -> Result<Vec<Entry
 }
 
 fn include_error(layer: &LayerConfig, i: usize, field: &str, message: String) -> Error {
+    let origin = &layer.include_origin;
     Error::at_key(
         Kind::Package,
-        &layer.manifest_path,
-        format!("package.metadata.layer.include[{i}].{field}"),
+        &origin.file,
+        format!("{}.include[{i}].{field}", origin.prefix),
         message,
     )
 }
@@ -173,6 +177,7 @@ fn include_entries(layer: &LayerConfig, i: usize, include: &Include) -> Result<V
                 source: file,
                 mode,
                 built: false,
+                include: Some(i),
             })
         })
         .collect()
@@ -202,7 +207,15 @@ fn files_under(path: &Path) -> Result<Vec<PathBuf>> {
         return Ok(vec![path.to_path_buf()]);
     }
     let mut files = Vec::new();
-    for item in WalkDir::new(path).follow_links(true).sort_by_file_name() {
+    // Hidden files are skipped, as `*` in a glob skips them.
+    let visible =
+        |e: &walkdir::DirEntry| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.');
+    for item in WalkDir::new(path)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(visible)
+    {
         let item = item.map_err(|e| {
             let at = e.path().unwrap_or(path).to_path_buf();
             Error::io("read", &at, e.into())
@@ -251,29 +264,39 @@ fn is_executable(_path: &Path) -> Result<bool> {
     Ok(false)
 }
 
-fn check_unique_paths(entries: &mut [Entry]) -> Result<()> {
+/// The error for two layer paths that collide, at the `include` that caused it.
+fn clash(layer: &LayerConfig, first: &Entry, second: &Entry, message: String) -> Error {
+    match second.include.or(first.include) {
+        Some(i) => include_error(layer, i, "to", message),
+        None => Error::package(message),
+    }
+}
+
+fn check_unique_paths(layer: &LayerConfig, entries: &mut [Entry]) -> Result<()> {
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     for pair in entries.windows(2) {
         if pair[0].path == pair[1].path {
-            return Err(Error::package(format!(
+            let message = format!(
                 "two files map to the layer path {}: {} and {}; change an `include` `to` so each lands on its own path",
                 pair[0].path,
                 pair[0].source.display(),
                 pair[1].source.display()
-            )));
+            );
+            return Err(clash(layer, &pair[0], &pair[1], message));
         }
     }
     // A file and a directory of the same name cannot both exist under /opt.
-    let dirs: BTreeSet<&str> = entries
-        .iter()
-        .flat_map(|e| e.path.match_indices('/').map(|(i, _)| &e.path[..i]))
-        .collect();
-    if let Some(clash) = entries.iter().find(|e| dirs.contains(e.path.as_str())) {
-        return Err(Error::package(format!(
-            "{} is both a file ({}) and a directory in the layer; rename one",
-            clash.path,
-            clash.source.display()
-        )));
+    for entry in entries.iter() {
+        let prefix = format!("{}/", entry.path);
+        if let Some(inside) = entries.iter().find(|e| e.path.starts_with(&prefix)) {
+            let message = format!(
+                "{} is both a file ({}) and a directory holding {}; rename one",
+                entry.path,
+                entry.source.display(),
+                inside.path
+            );
+            return Err(clash(layer, entry, inside, message));
+        }
     }
     Ok(())
 }

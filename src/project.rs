@@ -31,7 +31,7 @@ pub fn load(selection: &Selection) -> Result<Project> {
     let packages = select(&metadata, selection)?;
     let layers = packages
         .into_iter()
-        .map(|pkg| layer_config(pkg, workspace_raw.clone()))
+        .map(|pkg| layer_config(pkg, workspace_raw.clone(), &workspace_manifest))
         .collect::<Result<Vec<_>>>()?;
     Ok(Project {
         workspace_root: metadata.workspace_root.clone().into_std_path_buf(),
@@ -130,7 +130,11 @@ fn current_manifest(manifest_path: Option<&Path>) -> Option<PathBuf> {
         .and_then(|p| std::fs::canonicalize(p).ok())
 }
 
-fn layer_config(pkg: &Package, workspace_raw: RawLayer) -> Result<LayerConfig> {
+fn layer_config(
+    pkg: &Package,
+    workspace_raw: RawLayer,
+    workspace_manifest: &Path,
+) -> Result<LayerConfig> {
     let manifest = pkg.manifest_path.as_std_path();
     let source = Source {
         file: manifest,
@@ -158,7 +162,15 @@ fn layer_config(pkg: &Package, workspace_raw: RawLayer) -> Result<LayerConfig> {
             .find(|t| t.kind.contains(&TargetKind::CDyLib))
             .map(|t| t.name.as_str()),
     };
-    config::resolve(config::merge(workspace_raw, package_raw), &info, &source)
+    let include_inherited = package_raw.include.is_none() && workspace_raw.include.is_some();
+    let mut layer = config::resolve(config::merge(workspace_raw, package_raw), &info, &source)?;
+    if include_inherited {
+        layer.include_origin = config::KeyOrigin {
+            file: workspace_manifest.to_path_buf(),
+            prefix: "workspace.metadata.layer".into(),
+        };
+    }
+    Ok(layer)
 }
 
 /// Commands that act on one version act on one layer.

@@ -7,7 +7,7 @@ mod aws;
 
 use std::collections::BTreeSet;
 
-use aws::proxy::{ALL_FAULTS, Fault, Proxy};
+use aws::proxy::{ALL_FAULTS, Proxy};
 use aws::{FilesCrate, fresh_account, json, lambda_as, moto};
 
 /// Probability that any one Lambda call meets a fault.
