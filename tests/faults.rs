@@ -240,3 +240,63 @@ fn two_publishers_under_faults_converge_on_one_version() {
         assert_eq!(lambda.versions(&krate.name).len(), 1, "seed {seed}");
     }
 }
+
+#[test]
+fn ctrl_c_leaves_no_half_written_files() {
+    let krate = FilesCrate::new(&fresh_account(), STAGES);
+    let proxy = Proxy::start(&moto().endpoint);
+    proxy.stall("PublishLayerVersion", 1, std::time::Duration::from_secs(30));
+    let child = aws::tool_process(&proxy.endpoint)
+        .args(["publish", "-q", "--manifest-path"])
+        .arg(krate.manifest_path())
+        .arg("--assume-role")
+        .arg(aws::role(&krate.account))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until the publish request is in flight, then press Ctrl-C.
+    let in_flight = (0..600).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        proxy
+            .calls()
+            .iter()
+            .any(|c| c.operation == "PublishLayerVersion")
+    });
+    assert!(
+        in_flight,
+        "the publish call never started: {:?}",
+        proxy.calls()
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let layer_dir = krate.dir.path().join("target/layer");
+    let leftovers: Vec<_> = std::fs::read_dir(&layer_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp") || name.starts_with(".cargo-layer-"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temporary files left behind: {leftovers:?}"
+    );
+    assert!(
+        !krate.layer_manifest().exists(),
+        "no manifest for a run that did not finish"
+    );
+    let zip = std::fs::read(krate.zip()).unwrap();
+    assert!(
+        zip::ZipArchive::new(std::io::Cursor::new(zip)).is_ok(),
+        "the zip is whole"
+    );
+}

@@ -97,7 +97,7 @@ pub fn fresh_account() -> String {
 
 /// Environment for the tool: dummy keys (moto maps them to 123456789012), the emulator
 /// endpoint, and the AWS config files pointed away from the developer's own.
-pub fn aws_env(cmd: &mut assert_cmd::Command, endpoint: &str) {
+pub fn aws_env(cmd: &mut Command, endpoint: &str) {
     for var in [
         "AWS_PROFILE",
         "AWS_DEFAULT_PROFILE",
@@ -124,11 +124,16 @@ pub fn aws_env(cmd: &mut assert_cmd::Command, endpoint: &str) {
         .env("CI", "true");
 }
 
-/// `cargo-layer` with the AWS test environment.
-pub fn tool(endpoint: &str) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("cargo-layer").unwrap();
+/// `cargo-layer` with the AWS test environment, as a plain process.
+pub fn tool_process(endpoint: &str) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("cargo-layer"));
     aws_env(&mut cmd, endpoint);
     cmd
+}
+
+/// `cargo-layer` with the AWS test environment.
+pub fn tool(endpoint: &str) -> assert_cmd::Command {
+    assert_cmd::Command::from_std(tool_process(endpoint))
 }
 
 pub fn role(account: &str) -> String {

@@ -64,6 +64,8 @@ struct Rule {
     message: String,
     /// Forward to moto, then drop the response (instead of answering with the error).
     drop_response: bool,
+    /// Hold the request this long before handling it.
+    stall: Option<std::time::Duration>,
 }
 
 struct State {
@@ -123,6 +125,7 @@ impl Proxy {
             code: code.into(),
             message: message.into(),
             drop_response: false,
+            stall: None,
         });
     }
 
@@ -135,6 +138,20 @@ impl Proxy {
             code: String::new(),
             message: String::new(),
             drop_response: true,
+            stall: None,
+        });
+    }
+
+    /// Hold the next `times` calls of `operation` for `how_long` before forwarding them.
+    pub fn stall(&self, operation: &str, times: usize, how_long: std::time::Duration) {
+        self.state.rules.lock().unwrap().push(Rule {
+            operation: operation.into(),
+            times,
+            status: 0,
+            code: String::new(),
+            message: String::new(),
+            drop_response: false,
+            stall: Some(how_long),
         });
     }
 
@@ -176,6 +193,10 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Reply {
             operation: operation.clone(),
             fault,
         });
+        if let Some(how_long) = rule.stall {
+            tokio::time::sleep(how_long).await;
+            return forward(&state.upstream, parts, body).await;
+        }
         if rule.drop_response {
             forward(&state.upstream, parts, body).await?;
             return Err("dropped response".into());
