@@ -121,7 +121,17 @@ fn include_entries(layer: &LayerConfig, i: usize, include: &Include) -> Result<V
         let path =
             found.map_err(|e| Error::io("read", e.path(), std::io::Error::other(e.to_string())))?;
         for file in files_under(&path)? {
-            let real = canonical(&file)?;
+            let real = std::fs::canonicalize(&file).map_err(|e| {
+                include_error(
+                    layer,
+                    i,
+                    "from",
+                    format!(
+                        "cannot read {} ({e}); fix the file or the glob",
+                        file.display()
+                    ),
+                )
+            })?;
             if !real.starts_with(&root) {
                 return Err(include_error(
                     layer,
