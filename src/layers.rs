@@ -6,7 +6,9 @@ use aws_sdk_lambda::config::Builder as LambdaConfig;
 use aws_sdk_lambda::error::SdkError;
 use aws_sdk_lambda::operation::publish_layer_version::PublishLayerVersionError;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Architecture, LayerVersionContentInput, Runtime};
+use aws_sdk_lambda::types::{
+    Architecture, LayerVersionContentInput, LayerVersionContentOutput, Runtime,
+};
 
 use crate::aws::{self, Aws};
 use crate::error::Result;
@@ -23,6 +25,28 @@ pub struct Version {
     /// Only GetLayerVersion and PublishLayerVersion return it; listing does not.
     pub code_sha256: Option<String>,
     pub code_size: Option<u64>,
+}
+
+impl Version {
+    /// GetLayerVersion and PublishLayerVersion answer with the same fields.
+    fn from_parts(
+        number: i64,
+        arn: Option<&str>,
+        layer_arn: Option<&str>,
+        description: Option<&str>,
+        created: Option<&str>,
+        content: Option<&LayerVersionContentOutput>,
+    ) -> Version {
+        Version {
+            number,
+            arn: arn.unwrap_or_default().to_string(),
+            layer_arn: layer_arn.unwrap_or_default().to_string(),
+            description: description.unwrap_or_default().to_string(),
+            created: created.unwrap_or_default().to_string(),
+            code_sha256: content.and_then(|c| c.code_sha256()).map(str::to_string),
+            code_size: content.map(|c| c.code_size() as u64),
+        }
+    }
 }
 
 /// One page of ListLayerVersions (newest first) and the marker for the next.
@@ -119,18 +143,14 @@ impl Layer<'_> {
             .send()
             .await;
         match out {
-            Ok(out) => Ok(Some(Version {
-                number: out.version(),
-                arn: out.layer_version_arn().unwrap_or_default().to_string(),
-                layer_arn: out.layer_arn().unwrap_or_default().to_string(),
-                description: out.description().unwrap_or_default().to_string(),
-                created: out.created_date().unwrap_or_default().to_string(),
-                code_sha256: out
-                    .content()
-                    .and_then(|c| c.code_sha256())
-                    .map(str::to_string),
-                code_size: out.content().map(|c| c.code_size() as u64),
-            })),
+            Ok(out) => Ok(Some(Version::from_parts(
+                out.version(),
+                out.layer_version_arn(),
+                out.layer_arn(),
+                out.description(),
+                out.created_date(),
+                out.content(),
+            ))),
             Err(e) if aws::error_code(&e) == Some("ResourceNotFoundException") => Ok(None),
             Err(e) => Err(aws::sdk_error(
                 "lambda:GetLayerVersion",
@@ -138,6 +158,19 @@ impl Layer<'_> {
                 e,
             )),
         }
+    }
+
+    /// GetLayerVersion for a version that must exist.
+    pub async fn existing(&self, version: i64) -> Result<Version> {
+        self.get(version).await?.ok_or_else(|| {
+            crate::error::Error::new(
+                crate::error::Kind::Aws,
+                format!(
+                    "lambda:GetLayerVersion: version {version} of layer {} does not exist in {} (never published, or deleted); `cargo layer status` lists the versions",
+                    self.name, self.aws.region
+                ),
+            )
+        })
     }
 
     /// One PublishLayerVersion attempt, with the SDK's own retries off: a retry after a lost
@@ -179,18 +212,14 @@ impl Layer<'_> {
             )
             .send()
             .await?;
-        Ok(Version {
-            number: out.version(),
-            arn: out.layer_version_arn().unwrap_or_default().to_string(),
-            layer_arn: out.layer_arn().unwrap_or_default().to_string(),
-            description: out.description().unwrap_or_default().to_string(),
-            created: out.created_date().unwrap_or_default().to_string(),
-            code_sha256: out
-                .content()
-                .and_then(|c| c.code_sha256())
-                .map(str::to_string),
-            code_size: out.content().map(|c| c.code_size() as u64),
-        })
+        Ok(Version::from_parts(
+            out.version(),
+            out.layer_version_arn(),
+            out.layer_arn(),
+            out.description(),
+            out.created_date(),
+            out.content(),
+        ))
     }
 
     pub async fn delete(&self, version: i64) -> Result<()> {

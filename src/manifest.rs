@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::dedupe::Search;
 use crate::error::{Error, Kind, Result};
 use crate::grant::GrantResult;
+use crate::layers::Version;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -63,6 +64,41 @@ pub struct Manifest {
     pub notes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_commit: Option<String>,
+}
+
+impl Manifest {
+    /// What every result about one version holds; callers fill in the rest.
+    pub fn for_version(
+        kind: &str,
+        name: &str,
+        region: &str,
+        account: String,
+        version: &Version,
+    ) -> Manifest {
+        Manifest {
+            schema_version: SCHEMA_VERSION,
+            r#type: kind.into(),
+            tool: tool(),
+            name: name.into(),
+            region: region.into(),
+            account,
+            layer_arn: version.layer_arn.clone(),
+            layer_version_arn: version.arn.clone(),
+            version: version.number,
+            code_sha256: version.code_sha256.clone().unwrap_or_default(),
+            zip_size: version.code_size.unwrap_or_default(),
+            sha256: None,
+            unzipped_size: None,
+            published: false,
+            dedupe: None,
+            compatible_runtimes: Vec::new(),
+            compatible_architectures: Vec::new(),
+            grants: Vec::new(),
+            steps: Vec::new(),
+            notes: Vec::new(),
+            git_commit: None,
+        }
+    }
 }
 
 pub fn tool() -> String {

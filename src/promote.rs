@@ -42,15 +42,7 @@ pub async fn run(args: &PromoteArgs, format: MessageFormat, progress: &Progress)
         aws: &aws,
         name: &layer.name,
     };
-    let version = api.get(target.version).await?.ok_or_else(|| {
-        Error::new(
-            Kind::Aws,
-            format!(
-                "lambda:GetLayerVersion: version {} of layer {} does not exist in {} (never published, or deleted); promote a version that `cargo layer status` lists",
-                target.version, layer.name, aws.region
-            ),
-        )
-    })?;
+    let version = api.existing(target.version).await?;
     let remote = version.code_sha256.clone().unwrap_or_default();
     if let Some(expected) = &target.code_sha256
         && &remote != expected
@@ -79,28 +71,11 @@ pub async fn run(args: &PromoteArgs, format: MessageFormat, progress: &Progress)
     } else {
         Step::new("verify", "skipped", Some("no --manifest given".into()))
     };
+    let kind = if args.dry_run { "plan" } else { "promote" };
     let manifest = Manifest {
-        schema_version: manifest::SCHEMA_VERSION,
-        r#type: if args.dry_run { "plan" } else { "promote" }.into(),
-        tool: manifest::tool(),
-        name: layer.name.clone(),
-        region: aws.region.clone(),
-        account: caller.account,
-        layer_arn: version.layer_arn.clone(),
-        layer_version_arn: version.arn.clone(),
-        version: version.number,
-        code_sha256: remote,
-        zip_size: version.code_size.unwrap_or_default(),
-        sha256: None,
-        unzipped_size: None,
-        published: false,
-        dedupe: None,
-        compatible_runtimes: Vec::new(),
-        compatible_architectures: Vec::new(),
         steps: vec![verified, grant_step(&grants)],
         grants,
-        notes: Vec::new(),
-        git_commit: None,
+        ..Manifest::for_version(kind, &layer.name, &aws.region, caller.account, &version)
     };
     report::manifest(&manifest, args.manifest.as_deref(), format, progress);
     report::finish(

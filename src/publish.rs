@@ -161,15 +161,6 @@ async fn publish_region(
     let grants = grant::apply(&api, version.number, wanted, false, progress).await?;
     step.finish(report::grant_counts(&grants));
     Ok(Outcome::Done(Manifest {
-        schema_version: manifest::SCHEMA_VERSION,
-        r#type: "publish".into(),
-        tool: manifest::tool(),
-        name: layer.name.clone(),
-        region: aws.region.clone(),
-        account: caller.account,
-        layer_arn: version.layer_arn.clone(),
-        layer_version_arn: version.arn.clone(),
-        version: version.number,
         code_sha256: code.clone(),
         zip_size: packaged.archive.bytes.len() as u64,
         sha256: Some(packaged.archive.sha256.clone()),
@@ -186,6 +177,13 @@ async fn publish_region(
         grants,
         notes,
         git_commit: manifest::git_commit(&layer.package_root),
+        ..Manifest::for_version(
+            "publish",
+            &layer.name,
+            &aws.region,
+            caller.account,
+            &version,
+        )
     }))
 }
 

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::aws;
 use crate::cli::RevokeArgs;
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Result};
 use crate::grant::{GrantResult, Status};
 use crate::layers::Layer;
 use crate::limits;
@@ -46,15 +46,7 @@ pub async fn run(args: &RevokeArgs, format: MessageFormat, progress: &Progress) 
         aws: &aws,
         name: &layer.name,
     };
-    let version = api.get(args.version).await?.ok_or_else(|| {
-        Error::new(
-            Kind::Aws,
-            format!(
-                "lambda:GetLayerVersion: version {} of layer {} does not exist in {}",
-                args.version, layer.name, aws.region
-            ),
-        )
-    })?;
+    let version = api.existing(args.version).await?;
     let policy = api.policy(version.number).await?;
     let mut removed = Vec::new();
     for statement in &policy.statements {

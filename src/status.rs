@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::aws;
 use crate::cli::StatusArgs;
 use crate::config::LayerConfig;
-use crate::error::{Error, Kind, Result};
+use crate::error::Result;
 use crate::grant::{self, Wanted};
 use crate::layers::{Layer, Version};
 use crate::output::{self, MessageFormat};
@@ -92,15 +92,7 @@ pub async fn run(args: &StatusArgs, format: MessageFormat, progress: &Progress) 
 /// `--version N`, else the newest `--limit` versions (GetLayerVersion each, for the hash).
 async fn versions(api: &Layer<'_>, args: &StatusArgs) -> Result<Vec<Version>> {
     if let Some(number) = args.version {
-        let version = api.get(number).await?.ok_or_else(|| {
-            Error::new(
-                Kind::Aws,
-                format!(
-                    "lambda:GetLayerVersion: version {number} of layer {} does not exist in {}",
-                    api.name, api.aws.region
-                ),
-            )
-        })?;
+        let version = api.existing(number).await?;
         return Ok(vec![version]);
     }
     let mut listed = Vec::new();
