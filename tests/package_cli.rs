@@ -513,3 +513,43 @@ fn target_lambda_does_not_run_is_a_config_error() {
     assert_eq!(out.status.code(), Some(3), "{line}");
     assert!(line.contains("riscv64gc-unknown-linux-gnu"), "{line}");
 }
+
+#[test]
+fn iam_policy_is_scoped_to_the_layer_arns() {
+    let out = common::cargo_layer(&common::examples_target_dir())
+        .args(["iam-policy", "--manifest-path"])
+        .arg(common::example_manifest("hello-extension"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let policy: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let layer = "arn:aws:lambda:eu-central-1:111111111111:layer:hello-extension";
+    assert_eq!(
+        policy["Statement"][0]["Resource"],
+        serde_json::json!([layer])
+    );
+    assert_eq!(
+        policy["Statement"][1]["Resource"],
+        serde_json::json!([format!("{layer}:*")])
+    );
+    let actions: Vec<&str> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["Action"].as_array().unwrap())
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    for needed in [
+        "lambda:PublishLayerVersion",
+        "lambda:ListLayerVersions",
+        "lambda:GetLayerVersion",
+        "lambda:GetLayerVersionPolicy",
+        "lambda:AddLayerVersionPermission",
+        "lambda:RemoveLayerVersionPermission",
+    ] {
+        assert!(
+            actions.contains(&needed),
+            "{needed} missing from {actions:?}"
+        );
+    }
+}

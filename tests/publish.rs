@@ -503,3 +503,101 @@ fn credentials_from_the_environment_publish_the_example_extension() {
         vec!["cargo-layer-dev-222222222222".to_string()]
     );
 }
+
+/// Every JSON object printed on stdout, one per line.
+fn json_lines(assert: &assert_cmd::assert::Assert) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&assert.get_output().stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[test]
+fn several_regions_get_one_version_each_and_a_manifest_each() {
+    let krate = FilesCrate::new(&fresh_account(), STAGES);
+    let manifest = std::fs::read_to_string(krate.manifest_path())
+        .unwrap()
+        .replace(
+            "region = \"eu-central-1\"",
+            "regions = [\"eu-central-1\", \"us-east-1\"]",
+        );
+    std::fs::write(krate.manifest_path(), manifest).unwrap();
+    let run = krate
+        .run(
+            &moto().endpoint,
+            &["publish", "--stage", "dev", "--message-format", "json"],
+        )
+        .success();
+    let outs = json_lines(&run);
+    let regions: Vec<&str> = outs.iter().map(|o| o["region"].as_str().unwrap()).collect();
+    assert_eq!(regions, ["eu-central-1", "us-east-1"]);
+    for out in &outs {
+        let region = out["region"].as_str().unwrap();
+        assert!(
+            out["layer_version_arn"]
+                .as_str()
+                .unwrap()
+                .contains(&format!(":{region}:"))
+        );
+        let path = krate
+            .dir
+            .path()
+            .join(format!("target/layer/{}.{region}.json", krate.name));
+        let written: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        assert_eq!(&written, out);
+    }
+    // --region picks one of them.
+    let run = krate
+        .run(
+            &moto().endpoint,
+            &[
+                "publish",
+                "--stage",
+                "dev",
+                "--region",
+                "us-east-1",
+                "--message-format",
+                "json",
+            ],
+        )
+        .success();
+    let outs = json_lines(&run);
+    assert_eq!(outs.len(), 1);
+    assert_eq!(outs[0]["published"], false);
+}
+
+#[test]
+fn the_workspace_example_publishes_both_layers_with_inherited_defaults() {
+    let (key, secret, token) = aws::assumed_keys("111111111111");
+    let mut cmd = aws::tool(&moto().endpoint);
+    cmd.env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_SESSION_TOKEN", token)
+        .env(
+            "CARGO_TARGET_DIR",
+            aws::example_target_dir().join("workspace"),
+        )
+        .args([
+            "publish",
+            "--stage",
+            "dev",
+            "--message-format",
+            "json",
+            "--manifest-path",
+        ])
+        .arg(aws::repo_root().join("examples/workspace/Cargo.toml"));
+    let outs = json_lines(&cmd.assert().success());
+    let names: Vec<&str> = outs.iter().map(|o| o["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["shared-tools", "app-config-files"]);
+    for out in &outs {
+        assert_eq!(
+            out["account"], "111111111111",
+            "artifacts-account from the workspace"
+        );
+        assert_eq!(
+            out["grants"][0]["statement_id"],
+            "cargo-layer-dev-222222222222"
+        );
+    }
+}
