@@ -179,11 +179,12 @@ fn pack(
     let archive = archive::build(&entries, archive::timestamp()?)?;
     check_zip_size(&archive)?;
     let zip_path = out_dir.join(format!("{}.zip", layer.name));
+    let files = archive.entries.len();
     step.finish(format!(
-        "{} {} ({} files)",
+        "{} {} ({files} file{})",
         layer.name,
         output::human_size(archive.bytes.len() as u64),
-        archive.entries.len()
+        if files == 1 { "" } else { "s" }
     ));
     Ok(Packaged {
         layer: layer.clone(),
