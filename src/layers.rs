@@ -208,7 +208,15 @@ impl Layer<'_> {
             )
             .customize()
             .config_override(
-                LambdaConfig::default().retry_config(aws_config::retry::RetryConfig::disabled()),
+                LambdaConfig::default()
+                    .retry_config(aws_config::retry::RetryConfig::disabled())
+                    // Up to 50 MB go up in this one request; give a slow uplink time.
+                    .timeout_config(
+                        aws_config::timeout::TimeoutConfig::builder()
+                            .connect_timeout(std::time::Duration::from_secs(10))
+                            .read_timeout(std::time::Duration::from_secs(300))
+                            .build(),
+                    ),
             )
             .send()
             .await?;
