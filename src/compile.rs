@@ -104,6 +104,7 @@ fn run_build(mut cmd: Command, layer: &LayerConfig) -> Result<Artifacts> {
     let status = child
         .wait()
         .map_err(|e| Error::new(Kind::Build, format!("cargo build did not finish: {e}")))?;
+    crate::interrupt::check()?;
     if !status.success() {
         return Err(Error::new(
             Kind::Build,

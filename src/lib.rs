@@ -14,6 +14,7 @@ pub mod error;
 pub mod github;
 pub mod grant;
 pub mod iam_policy;
+pub mod interrupt;
 pub mod layers;
 pub mod layout;
 pub mod limits;
@@ -57,6 +58,7 @@ where
         }
     };
     let progress = Progress::new(cli.quiet, cli.verbose > 0);
+    interrupt::watch();
     match execute(&cli, &progress) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -84,8 +86,8 @@ fn execute(cli: &Cli, progress: &Progress) -> Result<()> {
     }
 }
 
-/// Run an AWS command. Ctrl-C drops the future, so temporary files are removed and nothing
-/// half-written is left; the exit code says the run was interrupted.
+/// Run an AWS command. Ctrl-C drops the future at its next await, so no call is left
+/// half-handled and temporary files are removed; the exit code says the run was interrupted.
 fn block_on(work: impl Future<Output = Result<()>>) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -94,12 +96,15 @@ fn block_on(work: impl Future<Output = Result<()>>) -> Result<()> {
     runtime.block_on(async {
         tokio::select! {
             result = work => result,
-            _ = tokio::signal::ctrl_c() => Err(error::Error::new(
-                error::Kind::Interrupted,
-                "interrupted; files already written are complete, and a re-run picks up where this one stopped",
-            )),
+            _ = interrupted() => Err(interrupt::stopped()),
         }
     })
+}
+
+async fn interrupted() {
+    while !interrupt::is_set() {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 fn report_error(err: &error::Error) {

@@ -119,8 +119,10 @@ pub fn pack_project(
     let mut packaged = Vec::new();
     for layer in &project.layers {
         packaged.push(pack(layer, project, opts, &out_dir, progress)?);
+        crate::interrupt::check()?;
     }
     for layer in &packaged {
+        crate::interrupt::check()?;
         output::write_atomic(&layer.zip_path, &layer.archive.bytes)?;
     }
     Ok(packaged)

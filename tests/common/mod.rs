@@ -24,10 +24,10 @@ pub fn examples_target_dir() -> PathBuf {
     repo_root().join("target").join("test-examples")
 }
 
-/// `cargo-layer` with a predictable environment: output for a pipe (no GitHub Actions mode, no
-/// CI), no SOURCE_DATE_EPOCH, the given target directory, and no network for nested cargo.
-pub fn cargo_layer(target_dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("cargo-layer").expect("the cargo-layer binary is built");
+/// `cargo-layer` as a plain process with a predictable environment: output for a pipe (no
+/// GitHub Actions mode, no CI), no SOURCE_DATE_EPOCH, and the given target directory.
+pub fn cargo_layer_process(target_dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("cargo-layer"));
     cmd.env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_OUTPUT")
         .env_remove("GITHUB_STEP_SUMMARY")
@@ -35,6 +35,11 @@ pub fn cargo_layer(target_dir: &Path) -> Command {
         .env_remove("SOURCE_DATE_EPOCH")
         .env("CARGO_TARGET_DIR", target_dir);
     cmd
+}
+
+/// The same, for assertions.
+pub fn cargo_layer(target_dir: &Path) -> Command {
+    Command::from_std(cargo_layer_process(target_dir))
 }
 
 /// A crate in a fresh temporary directory (canonical path, so it matches what cargo reports).
