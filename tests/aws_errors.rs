@@ -17,14 +17,21 @@ fn error_line(assert: &assert_cmd::assert::Assert) -> String {
     lines[0].to_string()
 }
 
+/// A test layer in a fresh account, reached through a recording proxy.
+fn behind_proxy() -> (FilesCrate, Proxy) {
+    (
+        FilesCrate::new(&fresh_account(), STAGES),
+        Proxy::start(&moto().endpoint),
+    )
+}
+
 fn writes(proxy: &Proxy) -> usize {
     proxy.calls().iter().filter(|c| c.is_lambda_write()).count()
 }
 
 #[test]
 fn expired_credentials_are_a_credentials_error() {
-    let krate = FilesCrate::new(&fresh_account(), STAGES);
-    let proxy = Proxy::start(&moto().endpoint);
+    let (krate, proxy) = behind_proxy();
     proxy.fail(
         "GetCallerIdentity",
         1,
@@ -60,8 +67,7 @@ fn missing_credentials_are_a_credentials_error() {
 
 #[test]
 fn access_denied_on_publish_names_the_missing_action() {
-    let krate = FilesCrate::new(&fresh_account(), STAGES);
-    let proxy = Proxy::start(&moto().endpoint);
+    let (krate, proxy) = behind_proxy();
     proxy.fail(
         "PublishLayerVersion",
         1,
@@ -81,8 +87,7 @@ fn access_denied_on_publish_names_the_missing_action() {
 
 #[test]
 fn access_denied_on_listing_stops_before_any_write() {
-    let krate = FilesCrate::new(&fresh_account(), STAGES);
-    let proxy = Proxy::start(&moto().endpoint);
+    let (krate, proxy) = behind_proxy();
     proxy.fail(
         "ListLayerVersions",
         1,
@@ -97,8 +102,7 @@ fn access_denied_on_listing_stops_before_any_write() {
 
 #[test]
 fn a_full_policy_advises_an_organization_grant() {
-    let krate = FilesCrate::new(&fresh_account(), STAGES);
-    let proxy = Proxy::start(&moto().endpoint);
+    let (krate, proxy) = behind_proxy();
     proxy.fail(
         "AddLayerVersionPermission",
         1,
@@ -120,8 +124,7 @@ fn a_full_policy_advises_an_organization_grant() {
 
 #[test]
 fn throttling_past_every_attempt_says_so() {
-    let krate = FilesCrate::new(&fresh_account(), STAGES);
-    let proxy = Proxy::start(&moto().endpoint);
+    let (krate, proxy) = behind_proxy();
     proxy.fail(
         "ListLayerVersions",
         99,
@@ -148,8 +151,7 @@ fn throttling_past_every_attempt_says_so() {
 
 #[test]
 fn promoting_a_missing_version_fails_without_writes() {
-    let krate = FilesCrate::new(&fresh_account(), STAGES);
-    let proxy = Proxy::start(&moto().endpoint);
+    let (krate, proxy) = behind_proxy();
     let run = krate
         .run(
             &proxy.endpoint,
@@ -198,8 +200,7 @@ fn an_unreadable_manifest_is_a_config_error() {
 
 #[test]
 fn a_malformed_role_arn_is_refused_before_aws() {
-    let krate = FilesCrate::new(&fresh_account(), STAGES);
-    let proxy = Proxy::start(&moto().endpoint);
+    let (krate, proxy) = behind_proxy();
     let mut cmd = aws::tool(&proxy.endpoint);
     cmd.args([
         "publish",

@@ -54,18 +54,27 @@ impl Call {
     }
 }
 
-/// Answer the next `times` calls of `operation` with this AWS error instead of forwarding.
+/// What a targeted rule does to a call.
+#[derive(Debug, Clone)]
+enum Action {
+    /// Answer with this AWS error instead of forwarding.
+    Fail {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// Forward to moto, then drop the response.
+    DropResponse,
+    /// Hold the request this long, then forward it.
+    Stall(std::time::Duration),
+}
+
+/// Apply `action` to the next `times` calls of `operation`.
 #[derive(Debug, Clone)]
 struct Rule {
     operation: String,
     times: usize,
-    status: u16,
-    code: String,
-    message: String,
-    /// Forward to moto, then drop the response (instead of answering with the error).
-    drop_response: bool,
-    /// Hold the request this long before handling it.
-    stall: Option<std::time::Duration>,
+    action: Action,
 }
 
 struct State {
@@ -116,43 +125,32 @@ impl Proxy {
         *self.state.kinds.lock().unwrap() = kinds.to_vec();
     }
 
-    /// Make the next `times` calls of `operation` fail with the AWS error `code`.
-    pub fn fail(&self, operation: &str, times: usize, status: u16, code: &str, message: &str) {
+    fn add_rule(&self, operation: &str, times: usize, action: Action) {
         self.state.rules.lock().unwrap().push(Rule {
             operation: operation.into(),
             times,
+            action,
+        });
+    }
+
+    /// Make the next `times` calls of `operation` fail with the AWS error `code`.
+    pub fn fail(&self, operation: &str, times: usize, status: u16, code: &str, message: &str) {
+        let action = Action::Fail {
             status,
             code: code.into(),
             message: message.into(),
-            drop_response: false,
-            stall: None,
-        });
+        };
+        self.add_rule(operation, times, action);
     }
 
     /// Let the next `times` calls of `operation` reach moto, then drop their responses.
     pub fn drop_response(&self, operation: &str, times: usize) {
-        self.state.rules.lock().unwrap().push(Rule {
-            operation: operation.into(),
-            times,
-            status: 0,
-            code: String::new(),
-            message: String::new(),
-            drop_response: true,
-            stall: None,
-        });
+        self.add_rule(operation, times, Action::DropResponse);
     }
 
     /// Hold the next `times` calls of `operation` for `how_long` before forwarding them.
     pub fn stall(&self, operation: &str, times: usize, how_long: std::time::Duration) {
-        self.state.rules.lock().unwrap().push(Rule {
-            operation: operation.into(),
-            times,
-            status: 0,
-            code: String::new(),
-            message: String::new(),
-            drop_response: false,
-            stall: Some(how_long),
-        });
+        self.add_rule(operation, times, Action::Stall(how_long));
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -187,21 +185,27 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Reply {
     let body = body.collect().await?.to_bytes();
     let operation = operation(parts.method.as_str(), parts.uri.path(), &body);
     if let Some(rule) = take_rule(&state, &operation) {
-        let fault = rule.drop_response.then_some(Fault::DropResponse);
+        let fault = matches!(rule.action, Action::DropResponse).then_some(Fault::DropResponse);
         state.calls.lock().unwrap().push(Call {
             method: parts.method.to_string(),
             operation: operation.clone(),
             fault,
         });
-        if let Some(how_long) = rule.stall {
-            tokio::time::sleep(how_long).await;
-            return forward(&state.upstream, parts, body).await;
-        }
-        if rule.drop_response {
-            forward(&state.upstream, parts, body).await?;
-            return Err("dropped response".into());
-        }
-        return Ok(aws_error(&operation, &rule));
+        return match rule.action {
+            Action::Stall(how_long) => {
+                tokio::time::sleep(how_long).await;
+                forward(&state.upstream, parts, body).await
+            }
+            Action::DropResponse => {
+                forward(&state.upstream, parts, body).await?;
+                Err("dropped response".into())
+            }
+            Action::Fail {
+                status,
+                code,
+                message,
+            } => Ok(aws_error(&operation, status, &code, &message)),
+        };
     }
     let fault = pick_fault(&state, &operation);
     state.calls.lock().unwrap().push(Call {
@@ -235,16 +239,16 @@ fn take_rule(state: &State, operation: &str) -> Option<Rule> {
 }
 
 /// Lambda answers errors in JSON; STS in XML.
-fn aws_error(operation: &str, rule: &Rule) -> Response<Full<Bytes>> {
+fn aws_error(operation: &str, status: u16, code: &str, message: &str) -> Response<Full<Bytes>> {
     if operation.contains("Layer") {
-        return error(rule.status, &rule.code, &rule.message);
+        return error(status, code, message);
     }
     let body = format!(
         r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"#,
-        rule.code, rule.message
+        code, message
     );
     Response::builder()
-        .status(rule.status)
+        .status(status)
         .header("content-type", "text/xml")
         .body(Full::new(Bytes::from(body)))
         .unwrap()
