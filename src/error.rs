@@ -11,7 +11,7 @@ pub enum Kind {
     Internal,
     /// `[package.metadata.layer]` or a CLI flag is invalid.
     Config,
-    /// `cargo metadata` or `cargo build` failed.
+    /// `cargo build` failed. (A Cargo.toml `cargo metadata` cannot read is a Config error.)
     Build,
     /// The layer contents break a Lambda rule (size, ELF, paths).
     Package,
