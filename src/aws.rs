@@ -45,7 +45,7 @@ pub struct Aws {
 }
 
 /// Who the credentials are, as STS says.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Caller {
     pub account: String,
     pub arn: String,
@@ -65,8 +65,27 @@ pub fn retry_config(max_attempts: u32) -> RetryConfig {
         .with_max_backoff(Duration::from_secs(20))
 }
 
-/// Load configuration and credentials for `region`, assuming `role` when given.
-pub async fn connect(args: &AwsArgs, region: Option<&str>, role: Option<&str>) -> Result<Aws> {
+/// Configuration and credentials loaded once per run (and role). Every region's clients share
+/// them, so a role is assumed once and its credentials stay cached until they expire.
+#[derive(Clone, Debug)]
+pub struct Session {
+    config: aws_types::SdkConfig,
+    max_attempts: u32,
+    caller: Caller,
+}
+
+/// Load configuration and credentials (assuming `role` when given), ask STS who they are, and
+/// refuse them unless they belong to `account`: the one check before any write.
+pub async fn connect(
+    args: &AwsArgs,
+    region: Option<&str>,
+    role: Option<&str>,
+    account: Option<&str>,
+) -> Result<Session> {
+    let role = args.assume_role.as_deref().or(role);
+    if let Some(role) = role {
+        crate::limits::role_arn(role).map_err(|m| Error::config(format!("--assume-role: {m}")))?;
+    }
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
         .retry_config(retry_config(args.max_attempts))
@@ -86,13 +105,10 @@ pub async fn connect(args: &AwsArgs, region: Option<&str>, role: Option<&str>) -
         loader = loader.endpoint_url(url);
     }
     let mut config = loader.load().await;
-    let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
-        Error::config(
-            "no AWS region: set `region` in [package.metadata.layer], pass --region, or export AWS_REGION",
-        )
-    })?;
-    if let Some(role) = args.assume_role.as_deref().or(role) {
-        crate::limits::role_arn(role).map_err(|m| Error::config(format!("--assume-role: {m}")))?;
+    check_credentials(&config).await?;
+    if let Some(role) = role {
+        // The provider is not cached itself; the config's identity cache, which every client made
+        // from this config shares, is. So nothing here may call it directly.
         let provider = aws_config::sts::AssumeRoleProvider::builder(role)
             .session_name("cargo-layer")
             .configure(&config)
@@ -105,13 +121,88 @@ pub async fn connect(args: &AwsArgs, region: Option<&str>, role: Option<&str>) -
             )
             .build();
     }
-    check_credentials(&config).await?;
-    Ok(Aws {
-        lambda: aws_sdk_lambda::Client::new(&config),
-        sts: aws_sdk_sts::Client::new(&config),
-        region,
+    let mut session = Session {
+        config,
         max_attempts: args.max_attempts,
-    })
+        caller: Caller::default(),
+    };
+    let aws = session.region(None)?;
+    session.caller = who_am_i(&aws, role).await?;
+    guard(&session.caller, account)?;
+    Ok(session)
+}
+
+/// The sessions of one run, one per role: a role is assumed once, whatever the number of
+/// layers and regions, and the account guard still runs for every layer.
+#[derive(Default)]
+pub struct Sessions {
+    made: Vec<(Option<String>, Session)>,
+}
+
+impl Sessions {
+    pub async fn get(
+        &mut self,
+        args: &AwsArgs,
+        region: Option<&str>,
+        role: Option<&str>,
+        account: Option<&str>,
+    ) -> Result<&Session> {
+        let role = args.assume_role.as_deref().or(role).map(str::to_string);
+        let index = match self.made.iter().position(|(r, _)| *r == role) {
+            Some(index) => {
+                guard(self.made[index].1.caller(), account)?;
+                index
+            }
+            None => {
+                let session = connect(args, region, role.as_deref(), account).await?;
+                self.made.push((role, session));
+                self.made.len() - 1
+            }
+        };
+        Ok(&self.made[index].1)
+    }
+}
+
+impl Session {
+    /// Who the credentials are, as STS said when the session was made.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    /// Clients for `region`, else the session's own region (flag, Cargo.toml or environment).
+    pub fn region(&self, region: Option<&str>) -> Result<Aws> {
+        let region = match region {
+            Some(region) => region.to_string(),
+            None => self.config.region().map(|r| r.to_string()).ok_or_else(|| {
+                Error::config(
+                    "no AWS region: set `region` in [package.metadata.layer], pass --region, or export AWS_REGION",
+                )
+            })?,
+        };
+        let lambda = aws_sdk_lambda::config::Builder::from(&self.config)
+            .region(Region::new(region.clone()))
+            .build();
+        let sts = aws_sdk_sts::config::Builder::from(&self.config)
+            .region(Region::new(region.clone()))
+            .build();
+        Ok(Aws {
+            lambda: aws_sdk_lambda::Client::from_conf(lambda),
+            sts: aws_sdk_sts::Client::from_conf(sts),
+            region,
+            max_attempts: self.max_attempts,
+        })
+    }
+}
+
+/// The partition of a region's ARNs: `aws-cn` in China, `aws-us-gov` in GovCloud, else `aws`.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
 }
 
 /// Fail early, and clearly, when there are no usable credentials at all.
@@ -146,37 +237,76 @@ fn no_credentials_hint() -> Error {
     )
 }
 
-impl Aws {
-    /// sts:GetCallerIdentity.
-    pub async fn caller(&self) -> Result<Caller> {
-        let out = self
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| sdk_error("sts:GetCallerIdentity", "the caller identity", e))?;
-        Ok(Caller {
+/// sts:GetCallerIdentity, the first call of every command: it is also where a role is assumed,
+/// so a failed AssumeRole is reported here, naming the role.
+async fn who_am_i(aws: &Aws, role: Option<&str>) -> Result<Caller> {
+    match aws.sts.get_caller_identity().send().await {
+        Ok(out) => Ok(Caller {
             account: out.account().unwrap_or_default().to_string(),
             arn: out.arn().unwrap_or_default().to_string(),
-        })
+        }),
+        Err(err) => Err(match role {
+            Some(role) if find_source::<CredentialsError>(&err).is_some() => {
+                assume_role_error(role, &err)
+            }
+            _ => sdk_error("sts:GetCallerIdentity", "the caller identity", err),
+        }),
     }
+}
 
-    /// The account guard: refuse to write unless the credentials belong to `expected`.
-    pub async fn guard_account(&self, expected: Option<&str>) -> Result<Caller> {
-        let caller = self.caller().await?;
-        if let Some(expected) = expected
-            && caller.account != expected
-        {
-            return Err(Error::new(
-                Kind::Credentials,
-                format!(
-                    "the AWS credentials belong to account {} ({}), but artifacts-account is {expected}; use credentials for {expected} or --assume-role arn:aws:iam::{expected}:role/<publisher>",
-                    caller.account, caller.arn
-                ),
-            ));
+fn assume_role_error(role: &str, err: &(dyn std::error::Error + 'static)) -> Error {
+    let detail = match find_source::<aws_sdk_sts::operation::assume_role::AssumeRoleError>(err) {
+        Some(e) => format!(
+            "{}: {}",
+            e.code().unwrap_or("Unknown"),
+            e.message().unwrap_or_default()
+        ),
+        None => chain(err),
+    };
+    Error::new(
+        Kind::Credentials,
+        format!(
+            "sts:AssumeRole failed for {role} ({detail}); the role's trust policy must trust the calling principal, and the caller needs sts:AssumeRole on that role (or pass another --assume-role / role-arn)"
+        ),
+    )
+}
+
+/// The first error of type `T` in `err` and its sources.
+fn find_source<'a, T: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
         }
-        Ok(caller)
+        next = e.source();
     }
+    None
+}
+
+/// The account guard: refuse to write unless the credentials belong to `expected`.
+fn guard(caller: &Caller, expected: Option<&str>) -> Result<()> {
+    match expected {
+        Some(expected) if caller.account != expected => Err(Error::new(
+            Kind::Credentials,
+            format!(
+                "the AWS credentials belong to account {} ({}), but artifacts-account is {expected}; use credentials for {expected} or --assume-role arn:{}:iam::{expected}:role/<publisher>",
+                caller.account,
+                caller.arn,
+                arn_partition(&caller.arn)
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The partition an ARN names (`arn:PARTITION:...`), `aws` when it names none.
+fn arn_partition(arn: &str) -> &str {
+    arn.split(':')
+        .nth(1)
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws")
 }
 
 /// An error and its sources on one line, each said once.

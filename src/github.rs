@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 use crate::grant::{GrantResult, Status};
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, Plan};
 
 pub fn enabled() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
@@ -295,6 +295,7 @@ pub fn write_result(m: &Manifest, manifest_path: Option<&Path>) -> std::io::Resu
             ("code-sha256", m.code_sha256.clone()),
             ("published", m.published.to_string()),
             ("region", m.region.clone()),
+            ("dry-run", "false".into()),
             ("result-json", json),
         ];
         if let Some(path) = manifest_path {
@@ -306,6 +307,60 @@ pub fn write_result(m: &Manifest, manifest_path: Option<&Path>) -> std::io::Resu
         append(Path::new(&file), &summary(m))?;
     }
     Ok(())
+}
+
+/// A dry run's outputs and summary, marked as a plan: `dry-run=true`, and the version only when
+/// the plan acts on an existing one.
+pub fn write_plan(plan: &Plan) -> std::io::Result<()> {
+    if !enabled() {
+        return Ok(());
+    }
+    if let Some(file) = std::env::var_os("GITHUB_OUTPUT") {
+        let json = serde_json::to_string(plan).map_err(std::io::Error::other)?;
+        let mut outputs = vec![
+            ("dry-run", "true".to_string()),
+            ("region", plan.region.clone()),
+            ("result-json", json),
+        ];
+        if let (Some(version), Some(arn)) = (plan.version, &plan.layer_version_arn) {
+            outputs.push(("version", version.to_string()));
+            outputs.push(("layer-version-arn", arn.clone()));
+        }
+        if let Some(code) = &plan.code_sha256 {
+            outputs.push(("code-sha256", code.clone()));
+        }
+        append(Path::new(&file), &format_outputs(&outputs))?;
+    }
+    if let Some(file) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+        append(Path::new(&file), &plan_summary(plan))?;
+    }
+    Ok(())
+}
+
+/// The step summary of a dry run: what would happen, and that nothing did.
+pub fn plan_summary(plan: &Plan) -> String {
+    let mut md = format!(
+        "### Dry run: Lambda layer `{}` — {} (nothing changed)\n\n",
+        plan.name,
+        crate::report::plan_action(plan)
+    );
+    md.push_str("| | |\n|---|---|\n");
+    if let Some(arn) = &plan.layer_version_arn {
+        md.push_str(&format!("| LayerVersionArn | `{arn}` |\n"));
+    }
+    md.push_str(&format!(
+        "| Region / account | {} / {} |\n",
+        plan.region, plan.account
+    ));
+    if let Some(code) = &plan.code_sha256 {
+        md.push_str(&format!("| CodeSha256 | `{code}` |\n"));
+    }
+    md.push_str(&grants_per_stage(&plan.grants));
+    for note in &plan.notes {
+        md.push_str(&format!("\n> {note}\n"));
+    }
+    md.push('\n');
+    md
 }
 
 fn append(path: &Path, text: &str) -> std::io::Result<()> {
@@ -341,7 +396,6 @@ pub fn summary(m: &Manifest) -> String {
     let action = match (m.r#type.as_str(), m.published) {
         ("publish", true) => "published (new version)",
         ("publish", false) => "reused (same CodeSha256)",
-        ("plan", _) => "dry run (nothing changed)",
         _ => "promoted",
     };
     let mut md = format!(
@@ -400,10 +454,8 @@ fn grants_per_stage(grants: &[GrantResult]) -> String {
                     "❌ failed: {}",
                     g.error.as_deref().unwrap_or("").replace('|', "\\|")
                 ),
-                Status::Added => "✅ added".into(),
-                Status::Present => "✅ present".into(),
-                Status::WouldAdd => "would add".into(),
-                Status::Removed => "removed".into(),
+                Status::Added | Status::Present => format!("✅ {}", g.status.word()),
+                other => other.word().to_string(),
             };
             md.push_str(&format!(
                 "| {stage} | {who} | `{}` | {status} |\n",
@@ -619,6 +671,7 @@ include = [
             dedupe: None,
             compatible_runtimes: Vec::new(),
             compatible_architectures: Vec::new(),
+            license: None,
             grants,
             steps: Vec::new(),
             notes: Vec::new(),

@@ -20,6 +20,22 @@ pub enum Status {
     WouldAdd,
     /// Only from `revoke`.
     Removed,
+    /// Only in `revoke --dry-run` plans.
+    WouldRemove,
+}
+
+impl Status {
+    /// The status as people read it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Added => "added",
+            Status::Present => "present",
+            Status::Failed => "failed",
+            Status::WouldAdd => "would add",
+            Status::Removed => "removed",
+            Status::WouldRemove => "would remove",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,7 +135,18 @@ pub async fn apply(
     dry_run: bool,
     progress: &Progress,
 ) -> Result<Vec<GrantResult>> {
-    let mut policy = layer.policy(version).await?;
+    let mut policy = match layer.policy(version).await {
+        Ok(policy) => policy,
+        // The version exists whatever happens here: record the failure on every grant so the
+        // caller still writes its ARN, and a re-run finishes the job.
+        Err(err) if !dry_run => {
+            return Ok(wanted
+                .iter()
+                .map(|g| g.result(Status::Failed, Some(err.message.clone())))
+                .collect());
+        }
+        Err(err) => return Err(err),
+    };
     let mut results = Vec::with_capacity(wanted.len());
     for grant in wanted {
         let result = match policy.get(&grant.statement_id()) {

@@ -47,13 +47,20 @@ fn arns(layer: &LayerConfig, region: Option<&str>) -> Vec<String> {
     };
     regions
         .into_iter()
-        .map(|region| format!("arn:aws:lambda:{region}:{account}:layer:{}", layer.name))
+        .map(|region| {
+            format!(
+                "arn:{}:lambda:{region}:{account}:layer:{}",
+                crate::aws::partition(region),
+                layer.name
+            )
+        })
         .collect()
 }
 
 pub fn policy(layer_arns: &[String], version_arns: &[String]) -> Value {
-    // DeleteLayerVersion only ever removes the duplicate a concurrent publish of the same
-    // content created in the same moment; nothing else is deleted.
+    // DeleteLayerVersion only ever removes a version the same publish run just created, before
+    // it named that version anywhere, after GetLayerVersion confirmed that an older version holds
+    // the same bytes (two publishers raced). Nothing else is ever deleted.
     let version_actions = [
         "lambda:GetLayerVersion",
         "lambda:GetLayerVersionPolicy",

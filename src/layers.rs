@@ -6,16 +6,14 @@ use aws_sdk_lambda::config::Builder as LambdaConfig;
 use aws_sdk_lambda::error::SdkError;
 use aws_sdk_lambda::operation::publish_layer_version::PublishLayerVersionError;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{
-    Architecture, LayerVersionContentInput, LayerVersionContentOutput, Runtime,
-};
+use aws_sdk_lambda::types::{Architecture, LayerVersionContentInput, Runtime};
 
 use crate::aws::{self, Aws};
 use crate::error::Result;
 use crate::policy::Policy;
 
 /// What cargo-layer needs to know about one layer version.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Version {
     pub number: i64,
     pub arn: String,
@@ -25,28 +23,40 @@ pub struct Version {
     /// Only GetLayerVersion and PublishLayerVersion return it; listing does not.
     pub code_sha256: Option<String>,
     pub code_size: Option<u64>,
+    /// What Lambda stores on the version and never changes: part of its identity.
+    pub runtimes: Vec<String>,
+    pub architectures: Vec<String>,
+    pub license: Option<String>,
 }
 
-impl Version {
-    /// GetLayerVersion and PublishLayerVersion answer with the same fields.
-    fn from_parts(
-        number: i64,
-        arn: Option<&str>,
-        layer_arn: Option<&str>,
-        description: Option<&str>,
-        created: Option<&str>,
-        content: Option<&LayerVersionContentOutput>,
-    ) -> Version {
+/// GetLayerVersion, PublishLayerVersion and the listing answer with the same getters.
+macro_rules! version_from {
+    ($out:expr, $content:expr) => {{
+        let out = $out;
         Version {
-            number,
-            arn: arn.unwrap_or_default().to_string(),
-            layer_arn: layer_arn.unwrap_or_default().to_string(),
-            description: description.unwrap_or_default().to_string(),
-            created: created.unwrap_or_default().to_string(),
-            code_sha256: content.and_then(|c| c.code_sha256()).map(str::to_string),
-            code_size: content.map(|c| c.code_size() as u64),
+            number: out.version(),
+            arn: out.layer_version_arn().unwrap_or_default().to_string(),
+            layer_arn: layer_arn_of(out.layer_version_arn().unwrap_or_default()),
+            description: out.description().unwrap_or_default().to_string(),
+            created: out.created_date().unwrap_or_default().to_string(),
+            code_sha256: $content.and_then(|c| c.code_sha256()).map(str::to_string),
+            code_size: $content.map(|c| c.code_size() as u64),
+            runtimes: out
+                .compatible_runtimes()
+                .iter()
+                .map(|r| r.as_str().to_string())
+                .collect(),
+            architectures: out
+                .compatible_architectures()
+                .iter()
+                .map(|a| a.as_str().to_string())
+                .collect(),
+            license: out
+                .license_info()
+                .filter(|l| !l.is_empty())
+                .map(str::to_string),
         }
-    }
+    }};
 }
 
 /// One page of ListLayerVersions (newest first) and the marker for the next.
@@ -111,16 +121,10 @@ impl Layer<'_> {
             .layer_versions()
             .iter()
             .map(|item| {
-                let arn = item.layer_version_arn().unwrap_or_default().to_string();
-                Version {
-                    number: item.version(),
-                    layer_arn: layer_arn_of(&arn),
-                    arn,
-                    description: item.description().unwrap_or_default().to_string(),
-                    created: item.created_date().unwrap_or_default().to_string(),
-                    code_sha256: None,
-                    code_size: None,
-                }
+                version_from!(
+                    item,
+                    None::<&aws_sdk_lambda::types::LayerVersionContentOutput>
+                )
             })
             .collect();
         Ok(Page {
@@ -143,14 +147,7 @@ impl Layer<'_> {
             .send()
             .await;
         match out {
-            Ok(out) => Ok(Some(Version::from_parts(
-                out.version(),
-                out.layer_version_arn(),
-                out.layer_arn(),
-                out.description(),
-                out.created_date(),
-                out.content(),
-            ))),
+            Ok(out) => Ok(Some(version_from!(&out, out.content()))),
             Err(e) if aws::error_code(&e) == Some("ResourceNotFoundException") => Ok(None),
             Err(e) => Err(aws::sdk_error(
                 "lambda:GetLayerVersion",
@@ -220,14 +217,7 @@ impl Layer<'_> {
             )
             .send()
             .await?;
-        Ok(Version::from_parts(
-            out.version(),
-            out.layer_version_arn(),
-            out.layer_arn(),
-            out.description(),
-            out.created_date(),
-            out.content(),
-        ))
+        Ok(version_from!(&out, out.content()))
     }
 
     pub async fn delete(&self, version: i64) -> Result<()> {

@@ -17,8 +17,8 @@ pub const MAX_UNZIPPED_BYTES: u64 = 262_144_000;
 pub const MAX_DESCRIPTION_AWS: usize = 256;
 /// The description marker cargo-layer appends so a re-run finds the version without extra calls.
 pub const MARKER_PREFIX: &str = "[cargo-layer sha256:";
-/// Length of " [cargo-layer sha256:<44 base64 chars>]".
-pub const MARKER_LEN: usize = 1 + MARKER_PREFIX.len() + 44 + 1;
+/// Length of " [cargo-layer sha256:<44 base64 chars> run:<8 hex>]".
+pub const MARKER_LEN: usize = 1 + MARKER_PREFIX.len() + 44 + " run:".len() + 8 + 1;
 /// What is left of the description for the user.
 pub const MAX_DESCRIPTION: usize = MAX_DESCRIPTION_AWS - MARKER_LEN;
 pub const MAX_LICENSE: usize = 512;

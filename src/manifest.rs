@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::LayerConfig;
 use crate::dedupe::Search;
 use crate::error::{Error, Kind, Result};
 use crate::grant::GrantResult;
@@ -58,6 +59,9 @@ pub struct Manifest {
     pub compatible_runtimes: Vec<String>,
     #[serde(default)]
     pub compatible_architectures: Vec<String>,
+    /// The LicenseInfo the version holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
     pub grants: Vec<GrantResult>,
     pub steps: Vec<Step>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -67,7 +71,7 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// What every result about one version holds; callers fill in the rest.
+    /// What every result about one version holds, as AWS reports it; callers fill in the rest.
     pub fn for_version(
         kind: &str,
         name: &str,
@@ -91,8 +95,9 @@ impl Manifest {
             unzipped_size: None,
             published: false,
             dedupe: None,
-            compatible_runtimes: Vec::new(),
-            compatible_architectures: Vec::new(),
+            compatible_runtimes: version.runtimes.clone(),
+            compatible_architectures: version.architectures.clone(),
+            license: version.license.clone(),
             grants: Vec::new(),
             steps: Vec::new(),
             notes: Vec::new(),
@@ -101,13 +106,69 @@ impl Manifest {
     }
 }
 
+/// What `--dry-run` prints for publish, promote and revoke: what the command would do, with no
+/// write made. One shape for all three.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub schema_version: u32,
+    /// Always `plan`.
+    pub r#type: String,
+    /// `publish`, `promote` or `revoke`.
+    pub command: String,
+    pub name: String,
+    pub region: String,
+    pub account: String,
+    /// `publish` (a new version), `reuse`, `grant` or `revoke`.
+    pub action: String,
+    /// The version acted on; none when a new one would be published.
+    pub version: Option<i64>,
+    pub layer_version_arn: Option<String>,
+    pub code_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedupe: Option<Search>,
+    /// With status `would-add`, `present` or `would-remove`.
+    pub grants: Vec<GrantResult>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    pub fn new(command: &str, action: &str, name: &str, region: &str, account: &str) -> Plan {
+        Plan {
+            schema_version: SCHEMA_VERSION,
+            r#type: "plan".into(),
+            command: command.into(),
+            name: name.into(),
+            region: region.into(),
+            account: account.into(),
+            action: action.into(),
+            version: None,
+            layer_version_arn: None,
+            code_sha256: None,
+            dedupe: None,
+            grants: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// The plan acts on this existing version.
+    pub fn on(mut self, version: &Version) -> Plan {
+        self.version = Some(version.number);
+        self.layer_version_arn = Some(version.arn.clone());
+        self.code_sha256 = version.code_sha256.clone();
+        self
+    }
+}
+
 pub fn tool() -> String {
     format!("cargo-layer {}", env!("CARGO_PKG_VERSION"))
 }
 
-/// `target/layer/<name>.json`, or `<name>.<region>.json` when the layer has several regions.
-pub fn path(out_dir: &Path, name: &str, region: &str, several_regions: bool) -> PathBuf {
-    if several_regions {
+/// `target/layer/<name>.json`, or `<name>.<region>.json` when Cargo.toml configures several
+/// regions for the layer (whichever regions one run publishes to, so a file never goes stale).
+pub fn path(out_dir: &Path, layer: &LayerConfig, region: &str) -> PathBuf {
+    let name = &layer.name;
+    if layer.regions.len() > 1 {
         out_dir.join(format!("{name}.{region}.json"))
     } else {
         out_dir.join(format!("{name}.json"))

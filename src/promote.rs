@@ -10,7 +10,7 @@ use crate::config::LayerConfig;
 use crate::error::{Error, Kind, Result};
 use crate::grant;
 use crate::layers::{Layer, VersionArn};
-use crate::manifest::{self, Manifest, Step};
+use crate::manifest::{self, Manifest, Plan, Step};
 use crate::output::MessageFormat;
 use crate::progress::Progress;
 use crate::project;
@@ -36,8 +36,15 @@ pub async fn run(args: &PromoteArgs, format: MessageFormat, progress: &Progress)
     let expected_account = layer.artifacts_account.clone().or(target.account.clone());
     check_account(layer, &target)?;
 
-    let aws = aws::connect(&args.aws, region.as_deref(), layer.role_arn.as_deref()).await?;
-    let caller = aws.guard_account(expected_account.as_deref()).await?;
+    let session = aws::connect(
+        &args.aws,
+        region.as_deref(),
+        layer.role_arn.as_deref(),
+        expected_account.as_deref(),
+    )
+    .await?;
+    let aws = session.region(region.as_deref())?;
+    let caller = session.caller();
     let api = Layer {
         aws: &aws,
         name: &layer.name,
@@ -62,6 +69,19 @@ pub async fn run(args: &PromoteArgs, format: MessageFormat, progress: &Progress)
     ));
     let grants = grant::apply(&api, version.number, &wanted, args.dry_run, progress).await?;
     step.finish(report::grant_counts(&grants));
+    if args.dry_run {
+        let mut plan = Plan::new(
+            "promote",
+            "grant",
+            &layer.name,
+            &aws.region,
+            &caller.account,
+        )
+        .on(&version);
+        plan.grants = grants;
+        report::plan(&plan, format, progress);
+        return Ok(());
+    }
     let verified = if target.code_sha256.is_some() {
         Step::new(
             "verify",
@@ -71,11 +91,16 @@ pub async fn run(args: &PromoteArgs, format: MessageFormat, progress: &Progress)
     } else {
         Step::new("verify", "skipped", Some("no --manifest given".into()))
     };
-    let kind = if args.dry_run { "plan" } else { "promote" };
     let manifest = Manifest {
         steps: vec![verified, grant_step(&grants)],
         grants,
-        ..Manifest::for_version(kind, &layer.name, &aws.region, caller.account, &version)
+        ..Manifest::for_version(
+            "promote",
+            &layer.name,
+            &aws.region,
+            caller.account.clone(),
+            &version,
+        )
     };
     report::manifest(&manifest, args.manifest.as_deref(), format, progress);
     report::finish(
@@ -102,6 +127,16 @@ fn target(args: &PromoteArgs, layers: &[LayerConfig]) -> Result<Target> {
                 "--arn {arn}: not a LayerVersionArn; it looks like arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION"
             ))
         })?;
+        let partition = aws::partition(&parsed.region);
+        if parsed.partition != partition {
+            return Err(Error::new(
+                Kind::Guard,
+                format!(
+                    "--arn {arn}: the partition is {}, but {} is in partition {partition}; ARNs of that region start with arn:{partition}:lambda:",
+                    parsed.partition, parsed.region
+                ),
+            ));
+        }
         return Ok(Target {
             name: parsed.name,
             region: Some(parsed.region),

@@ -3,39 +3,19 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
-
-use crate::aws;
+use crate::aws::{self, Session};
 use crate::cli::PublishArgs;
 use crate::config::LayerConfig;
-use crate::dedupe::{self, Search};
+use crate::dedupe::{self, Identity};
 use crate::error::{Error, Kind, Result};
 use crate::grant::{self, GrantResult, Status, Wanted};
 use crate::layers::{Layer, PublishInput, Version};
-use crate::manifest::{self, Manifest, Step};
+use crate::manifest::{self, Manifest, Plan, Step};
 use crate::output::{self, MessageFormat};
 use crate::package::{self, Packaged};
 use crate::progress::Progress;
 use crate::project;
 use crate::report;
-
-/// What `--dry-run` prints: what publish would do, with no write made.
-#[derive(Debug, Serialize)]
-pub struct Plan {
-    pub schema_version: u32,
-    pub r#type: &'static str,
-    pub name: String,
-    pub region: String,
-    pub account: String,
-    /// `publish` a new version, or `reuse` an existing one.
-    pub action: &'static str,
-    pub version: Option<i64>,
-    pub layer_version_arn: Option<String>,
-    pub code_sha256: String,
-    pub zip_size: u64,
-    pub dedupe: Search,
-    pub grants: Vec<GrantResult>,
-}
 
 pub async fn run(args: &PublishArgs, format: MessageFormat, progress: &Progress) -> Result<()> {
     let opts = package::Options {
@@ -57,25 +37,39 @@ pub async fn run(args: &PublishArgs, format: MessageFormat, progress: &Progress)
         .collect::<Result<Vec<_>>>()?;
     let packaged = package::pack_project(&project, &opts, progress)?;
     let out_dir = package::out_dir(&project, &opts);
+    // One id for everything this run publishes: it proves which versions are its own.
+    let run = dedupe::run_id();
+    let mut sessions = aws::Sessions::default();
     let mut manifests = Vec::new();
     for ((layer, wanted), regions) in packaged.iter().zip(&wanted).zip(regions) {
+        let config = &layer.layer;
+        let session = sessions
+            .get(
+                &args.aws,
+                regions.first().cloned().flatten().as_deref(),
+                config.role_arn.as_deref(),
+                config.artifacts_account.as_deref(),
+            )
+            .await?;
         for region in &regions {
             progress.group(&format!(
                 "publish {} ({})",
-                layer.layer.name,
+                config.name,
                 region.as_deref().unwrap_or("default region")
             ));
-            let result = publish_region(layer, region.as_deref(), wanted, args, progress).await;
+            let target = Target {
+                packaged: layer,
+                session,
+                region: region.as_deref(),
+                wanted,
+                run: &run,
+            };
+            let result = publish_region(&target, args, progress).await;
             progress.end_group();
             match result? {
                 Outcome::Planned(plan) => report::plan(&plan, format, progress),
                 Outcome::Done(manifest) => {
-                    let path = manifest::path(
-                        &out_dir,
-                        &manifest.name,
-                        &manifest.region,
-                        regions.len() > 1,
-                    );
+                    let path = manifest::path(&out_dir, config, &manifest.region);
                     output::write_atomic(&path, &output::to_pretty_json(&manifest))?;
                     report::manifest(&manifest, Some(&path), format, progress);
                     manifests.push((manifest, path));
@@ -91,6 +85,27 @@ enum Outcome {
     Done(Manifest),
 }
 
+/// One layer in one region, and what this run brings to it.
+struct Target<'a> {
+    packaged: &'a Packaged,
+    session: &'a Session,
+    region: Option<&'a str>,
+    wanted: &'a [Wanted],
+    run: &'a str,
+}
+
+impl Target<'_> {
+    fn identity(&self) -> Identity {
+        let layer = &self.packaged.layer;
+        Identity::new(
+            &self.packaged.archive.code_sha256,
+            &layer.compatible_runtimes,
+            &self.packaged.architectures,
+            layer.license.as_deref(),
+        )
+    }
+}
+
 /// The configured regions, unless `--region` picks one; `None` means the environment's.
 fn regions(layer: &LayerConfig, flag: Option<&str>) -> Result<Vec<Option<String>>> {
     if flag.is_some() || layer.regions.is_empty() {
@@ -100,17 +115,14 @@ fn regions(layer: &LayerConfig, flag: Option<&str>) -> Result<Vec<Option<String>
 }
 
 async fn publish_region(
-    packaged: &Packaged,
-    region: Option<&str>,
-    wanted: &[Wanted],
+    target: &Target<'_>,
     args: &PublishArgs,
     progress: &Progress,
 ) -> Result<Outcome> {
+    let packaged = target.packaged;
     let layer = &packaged.layer;
-    let aws = aws::connect(&args.aws, region, layer.role_arn.as_deref()).await?;
-    let caller = aws
-        .guard_account(layer.artifacts_account.as_deref())
-        .await?;
+    let aws = target.session.region(target.region)?;
+    let caller = target.session.caller();
     progress.debug(format!(
         "credentials: {} in account {}",
         caller.arn, caller.account
@@ -119,9 +131,12 @@ async fn publish_region(
         aws: &aws,
         name: &layer.name,
     };
-    let code = &packaged.archive.code_sha256;
-    let step = progress.step(format!("looking for {} with CodeSha256 {code}", layer.name));
-    let found = dedupe::find(&api, code).await?;
+    let identity = target.identity();
+    let step = progress.step(format!(
+        "looking for {} with CodeSha256 {}",
+        layer.name, identity.code_sha256
+    ));
+    let found = dedupe::find(&api, &identity).await?;
     step.finish(match &found.version {
         Some(v) => format!("version {} already holds this content", v.number),
         None => format!(
@@ -129,7 +144,7 @@ async fn publish_region(
             found.search.versions_listed
         ),
     });
-    let mut notes = Vec::new();
+    let mut notes = found.notes.clone();
     if found.search.unmarked_unchecked > 0 {
         notes.push(format!(
             "{} older versions published by other tools were not compared by hash (only the newest {} are)",
@@ -141,34 +156,35 @@ async fn publish_region(
         notes.push("found by comparing CodeSha256 of versions published by another tool".into());
     }
     if args.dry_run {
-        return plan(&api, packaged, &caller.account, found, wanted, progress)
-            .await
-            .map(Outcome::Planned);
+        return plan(
+            &api,
+            packaged,
+            &caller.account,
+            found,
+            notes,
+            target.wanted,
+            progress,
+        )
+        .await
+        .map(Outcome::Planned);
     }
+    // The reuse path never deletes anything.
     let (version, published) = match found.version {
-        Some(version) if found.twins > 1 => (
-            dedupe::settle(&api, version, code, &mut notes).await?,
-            false,
-        ),
         Some(version) => (version, false),
-        None => publish_once(&api, packaged, &mut notes, progress).await?,
+        None => publish_once(&api, target, &identity, &mut notes, progress).await?,
     };
     let step = progress.step(format!(
         "granting version {} to {} principals",
         version.number,
-        wanted.len()
+        target.wanted.len()
     ));
-    let grants = grant::apply(&api, version.number, wanted, false, progress).await?;
+    let grants = grant::apply(&api, version.number, target.wanted, false, progress).await?;
     step.finish(report::grant_counts(&grants));
     Ok(Outcome::Done(Manifest {
-        code_sha256: code.clone(),
-        zip_size: packaged.archive.bytes.len() as u64,
         sha256: Some(packaged.archive.sha256.clone()),
         unzipped_size: Some(packaged.archive.unzipped_size),
         published,
         dedupe: Some(found.search),
-        compatible_runtimes: layer.compatible_runtimes.clone(),
-        compatible_architectures: packaged.architectures.clone(),
         steps: vec![
             Step::new("package", "ok", None),
             Step::new("publish", if published { "ok" } else { "reused" }, None),
@@ -181,7 +197,7 @@ async fn publish_region(
             "publish",
             &layer.name,
             &aws.region,
-            caller.account,
+            caller.account.clone(),
             &version,
         )
     }))
@@ -205,44 +221,52 @@ async fn plan(
     packaged: &Packaged,
     account: &str,
     found: dedupe::Found,
+    notes: Vec<String>,
     wanted: &[Wanted],
     progress: &Progress,
 ) -> Result<Plan> {
-    let grants = match &found.version {
-        Some(version) => grant::apply(api, version.number, wanted, true, progress).await?,
-        None => wanted.iter().map(|w| w.planned()).collect(),
+    let (action, grants) = match &found.version {
+        Some(version) => (
+            "reuse",
+            grant::apply(api, version.number, wanted, true, progress).await?,
+        ),
+        None => ("publish", wanted.iter().map(|w| w.planned()).collect()),
     };
-    Ok(Plan {
-        schema_version: manifest::SCHEMA_VERSION,
-        r#type: "plan",
-        name: packaged.layer.name.clone(),
-        region: api.aws.region.clone(),
-        account: account.to_string(),
-        action: if found.version.is_some() {
-            "reuse"
-        } else {
-            "publish"
-        },
-        version: found.version.as_ref().map(|v| v.number),
-        layer_version_arn: found.version.as_ref().map(|v| v.arn.clone()),
-        code_sha256: packaged.archive.code_sha256.clone(),
-        zip_size: packaged.archive.bytes.len() as u64,
-        dedupe: found.search,
-        grants,
-    })
+    let base = Plan::new(
+        "publish",
+        action,
+        &packaged.layer.name,
+        &api.aws.region,
+        account,
+    );
+    let mut plan = match &found.version {
+        Some(version) => base.on(version),
+        None => base,
+    };
+    plan.code_sha256 = Some(packaged.archive.code_sha256.clone());
+    plan.dedupe = Some(found.search);
+    plan.grants = grants;
+    plan.notes = notes;
+    Ok(plan)
 }
 
 /// PublishLayerVersion is not idempotent. Before any retry, look for the version a lost
-/// response may have created; after publishing, defer to an older twin a concurrent run made.
+/// response may have created; after publishing, defer to an older twin a concurrent run made,
+/// deleting only this run's own duplicate.
 async fn publish_once(
     api: &Layer<'_>,
-    packaged: &Packaged,
+    target: &Target<'_>,
+    identity: &Identity,
     notes: &mut Vec<String>,
     progress: &Progress,
 ) -> Result<(Version, bool)> {
+    let packaged = target.packaged;
     let layer = &packaged.layer;
-    let code = &packaged.archive.code_sha256;
-    let description = dedupe::description(layer.description.as_deref(), code);
+    let description = dedupe::description(
+        layer.description.as_deref(),
+        &identity.code_sha256,
+        target.run,
+    );
     let input = PublishInput {
         description: &description,
         license: layer.license.as_deref(),
@@ -256,21 +280,21 @@ async fn publish_once(
         layer.name,
         output::human_size(packaged.archive.bytes.len() as u64)
     ));
-    let created = loop {
+    let (created, own) = loop {
         match api.publish_attempt(&packaged.archive.bytes, &input).await {
-            Ok(version) => break version,
+            Ok(version) => break (version, true),
             Err(err) if aws::is_transient(&err) && attempt < max => {
                 progress.warn(format!(
                     "lambda:PublishLayerVersion attempt {attempt} of {max} failed ({}); checking whether it went through before retrying",
                     aws::sdk_error("lambda:PublishLayerVersion", &layer.name, err).message
                 ));
                 tokio::time::sleep(backoff(attempt)).await;
-                if let Some(version) = dedupe::find(api, code).await?.version {
+                if let Some(version) = dedupe::find(api, identity).await?.version {
                     notes.push(format!(
-                        "publish attempt {attempt} reached Lambda although its response was lost; using version {} instead of publishing again",
+                        "publish attempt {attempt} may have reached Lambda although its response was lost; using version {} instead of publishing again",
                         version.number
                     ));
-                    break version;
+                    break (version, false);
                 }
                 attempt += 1;
             }
@@ -281,17 +305,19 @@ async fn publish_once(
             }
         }
     };
-    check_hash(&created, code)?;
-    step.finish(format!("published version {}", created.number));
+    check_hash(&created, &identity.code_sha256)?;
+    step.finish(format!("using version {}", created.number));
     let number = created.number;
-    let survivor = dedupe::settle(api, created, code, notes).await?;
+    let survivor = dedupe::settle(api, created, own, identity, target.run, notes).await?;
     if survivor.number != number {
         progress.info(format!(
             "  another run published the same content first; using version {}",
             survivor.number
         ));
     }
-    Ok((survivor.clone(), survivor.number == number))
+    let published = own && survivor.number == number
+        || dedupe::read_marker(&survivor.description).and_then(|m| m.run) == Some(target.run);
+    Ok((survivor, published))
 }
 
 fn check_hash(version: &Version, code: &str) -> Result<()> {

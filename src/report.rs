@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Kind, Result};
 use crate::github;
 use crate::grant::{GrantResult, Status};
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, Plan};
 use crate::output::{self, MessageFormat};
 use crate::progress::Progress;
-use crate::publish::Plan;
 
 pub fn manifest(m: &Manifest, path: Option<&Path>, format: MessageFormat, progress: &Progress) {
     match format {
@@ -41,31 +40,47 @@ pub fn manifest(m: &Manifest, path: Option<&Path>, format: MessageFormat, progre
     }
 }
 
+/// What a dry run would do, in a few words.
+pub fn plan_action(plan: &Plan) -> String {
+    let version = plan.version.map(|v| v.to_string()).unwrap_or_default();
+    match plan.action.as_str() {
+        "publish" => "would publish a new version".to_string(),
+        "reuse" => format!("would reuse version {version}"),
+        "revoke" => format!("would revoke grants from version {version}"),
+        _ => format!("would promote version {version}"),
+    }
+}
+
+/// A dry run: the plan on stdout (human lines or JSON), and GitHub outputs marked as a plan.
 pub fn plan(plan: &Plan, format: MessageFormat, progress: &Progress) {
     if format == MessageFormat::Json {
         output::print_json(plan);
     }
-    let action = match plan.version {
-        Some(v) => format!(
-            "would reuse version {v} ({})",
-            plan.layer_version_arn.as_deref().unwrap_or("")
-        ),
-        None => format!(
-            "would publish a new version ({} zipped)",
-            output::human_size(plan.zip_size)
-        ),
-    };
-    let lines = std::iter::once(format!(
-        "dry run: {} in {} (account {}): {action}",
-        plan.name, plan.region, plan.account
-    ))
-    .chain(grant_lines(&plan.grants));
+    let arn = plan
+        .layer_version_arn
+        .as_deref()
+        .map(|arn| format!(" ({arn})"))
+        .unwrap_or_default();
+    let head = format!(
+        "dry run: {} in {} (account {}): {}{arn}",
+        plan.name,
+        plan.region,
+        plan.account,
+        plan_action(plan)
+    );
+    let notes = plan.notes.iter().map(|n| format!("  note: {n}"));
+    let lines = std::iter::once(head)
+        .chain(grant_lines(&plan.grants))
+        .chain(notes);
     for line in lines {
         if format == MessageFormat::Human {
             println!("{line}");
         } else {
             progress.info(line);
         }
+    }
+    if let Err(err) = github::write_plan(plan) {
+        progress.warn(format!("could not write GitHub Actions outputs: {err}"));
     }
 }
 
@@ -79,11 +94,8 @@ fn grant_lines(grants: &[GrantResult]) -> Vec<String> {
                 None => g.principal.clone(),
             };
             let status = match g.status {
-                Status::Added => "added",
-                Status::Present => "present",
                 Status::Failed => "FAILED",
-                Status::WouldAdd => "would add",
-                Status::Removed => "removed",
+                other => other.word(),
             };
             let error = g
                 .error

@@ -5,14 +5,16 @@ use serde::Serialize;
 
 use crate::aws;
 use crate::cli::RevokeArgs;
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::grant::{GrantResult, Status};
 use crate::layers::Layer;
 use crate::limits;
+use crate::manifest::Plan;
 use crate::output::{self, MessageFormat};
 use crate::policy::{self, Target};
 use crate::progress::Progress;
 use crate::project;
+use crate::report;
 
 #[derive(Debug, Serialize)]
 pub struct Revoked {
@@ -39,9 +41,14 @@ pub async fn run(args: &RevokeArgs, format: MessageFormat, progress: &Progress) 
         ));
     }
     let region = layer.one_region(args.aws.region.as_deref())?;
-    let aws = aws::connect(&args.aws, region.as_deref(), layer.role_arn.as_deref()).await?;
-    aws.guard_account(layer.artifacts_account.as_deref())
-        .await?;
+    let session = aws::connect(
+        &args.aws,
+        region.as_deref(),
+        layer.role_arn.as_deref(),
+        layer.artifacts_account.as_deref(),
+    )
+    .await?;
+    let aws = session.region(region.as_deref())?;
     let api = Layer {
         aws: &aws,
         name: &layer.name,
@@ -54,14 +61,9 @@ pub async fn run(args: &RevokeArgs, format: MessageFormat, progress: &Progress) 
             continue;
         };
         let status = if args.dry_run {
-            Status::WouldAdd
-        } else if api
-            .remove_permission(version.number, &statement.sid)
-            .await?
-        {
-            Status::Removed
+            Status::WouldRemove
         } else {
-            continue;
+            remove(&api, version.number, &statement.sid).await?
         };
         removed.push(GrantResult {
             stage: args.stage.clone(),
@@ -75,27 +77,52 @@ pub async fn run(args: &RevokeArgs, format: MessageFormat, progress: &Progress) 
             error: None,
         });
     }
-    let result = Revoked {
-        schema_version: crate::manifest::SCHEMA_VERSION,
-        r#type: if args.dry_run { "plan" } else { "revoke" },
-        name: layer.name.clone(),
-        region: aws.region.clone(),
-        layer_version_arn: version.arn,
-        version: version.number,
-        stage: args.stage.clone(),
-        removed,
-    };
-    print(&result, args.dry_run, format);
+    if args.dry_run {
+        let account = &session.caller().account;
+        let mut plan =
+            Plan::new("revoke", "revoke", &layer.name, &aws.region, account).on(&version);
+        plan.grants = removed;
+        report::plan(&plan, format, progress);
+    } else {
+        let result = Revoked {
+            schema_version: crate::manifest::SCHEMA_VERSION,
+            r#type: "revoke",
+            name: layer.name.clone(),
+            region: aws.region.clone(),
+            layer_version_arn: version.arn,
+            version: version.number,
+            stage: args.stage.clone(),
+            removed,
+        };
+        print(&result, format);
+    }
     progress.info(format!("note: {STILL_WORKS}"));
     Ok(())
 }
 
-fn print(result: &Revoked, dry_run: bool, format: MessageFormat) {
+/// Remove one statement. A 404 can mean a retry whose first attempt already removed it (the
+/// response was lost): the policy, read again, says whether it is gone.
+async fn remove(api: &Layer<'_>, version: i64, sid: &str) -> Result<Status> {
+    if api.remove_permission(version, sid).await? {
+        return Ok(Status::Removed);
+    }
+    if api.policy(version).await?.get(sid).is_none() {
+        return Ok(Status::Removed);
+    }
+    Err(Error::new(
+        Kind::Aws,
+        format!(
+            "lambda:RemoveLayerVersionPermission answered that {sid} is not on version {version} of {}, yet the policy still holds it; run the revoke again",
+            api.name
+        ),
+    ))
+}
+
+fn print(result: &Revoked, format: MessageFormat) {
     if format == MessageFormat::Json {
         output::print_json(result);
         return;
     }
-    let verb = if dry_run { "would remove" } else { "removed" };
     if result.removed.is_empty() {
         println!(
             "stage {} has no cargo-layer grant on {}; nothing to remove",
@@ -104,7 +131,7 @@ fn print(result: &Revoked, dry_run: bool, format: MessageFormat) {
     }
     for grant in &result.removed {
         println!(
-            "{verb} {} ({}) from {}",
+            "removed {} ({}) from {}",
             grant.statement_id, grant.principal, result.layer_version_arn
         );
     }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::aws;
 use crate::cli::StatusArgs;
 use crate::config::LayerConfig;
+use crate::dedupe::Identity;
 use crate::error::Result;
 use crate::grant::{self, Wanted};
 use crate::layers::{Layer, Version};
@@ -35,6 +36,9 @@ pub struct VersionStatus {
     pub stale_statements: Vec<String>,
     /// Statements other tools made.
     pub other_statements: Vec<String>,
+    /// The oldest version shown that holds the same bytes and metadata: this one is a twin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twin_of: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -51,8 +55,15 @@ pub async fn run(args: &StatusArgs, format: MessageFormat, progress: &Progress) 
     let project = project::load(&args.select.selection())?;
     for layer in &project.layers {
         let region = layer.one_region(args.aws.region.as_deref())?;
-        let aws = aws::connect(&args.aws, region.as_deref(), layer.role_arn.as_deref()).await?;
-        let caller = aws.caller().await?;
+        let session = aws::connect(
+            &args.aws,
+            region.as_deref(),
+            layer.role_arn.as_deref(),
+            layer.artifacts_account.as_deref(),
+        )
+        .await?;
+        let aws = session.region(region.as_deref())?;
+        let caller = session.caller().clone();
         let api = Layer {
             aws: &aws,
             name: &layer.name,
@@ -62,6 +73,7 @@ pub async fn run(args: &StatusArgs, format: MessageFormat, progress: &Progress) 
         let versions = versions(&api, args).await?;
         let wanted = grant::wanted(layer, &[])?;
         let mut rows = Vec::new();
+        let versions_by_number = versions.clone();
         for version in versions {
             let policy = api.policy(version.number).await?;
             rows.push(version_status(
@@ -72,6 +84,7 @@ pub async fn run(args: &StatusArgs, format: MessageFormat, progress: &Progress) 
                 local.as_deref(),
             ));
         }
+        mark_twins(&mut rows, &versions_by_number);
         step.finish(format!("{} versions", rows.len()));
         let status = LayerStatus {
             schema_version: crate::manifest::SCHEMA_VERSION,
@@ -111,6 +124,31 @@ async fn versions(api: &Layer<'_>, args: &StatusArgs) -> Result<Vec<Version>> {
         versions.push(api.get(item.number).await?.unwrap_or(item));
     }
     Ok(versions)
+}
+
+/// Versions holding the same artifact (bytes, runtimes, architectures, license) point at the
+/// oldest of them, which is the one publish reuses.
+fn mark_twins(rows: &mut [VersionStatus], versions: &[Version]) {
+    for row in rows.iter_mut() {
+        let Some(this) = versions.iter().find(|v| v.number == row.version) else {
+            continue;
+        };
+        let Some(code) = this.code_sha256.as_deref() else {
+            continue;
+        };
+        let identity = Identity::new(
+            code,
+            &this.runtimes,
+            &this.architectures,
+            this.license.as_deref(),
+        );
+        row.twin_of = versions
+            .iter()
+            .filter(|v| v.number < this.number && v.code_sha256.as_deref() == Some(code))
+            .filter(|v| identity.differences(v).is_empty())
+            .map(|v| v.number)
+            .min();
+    }
 }
 
 fn local_code_sha256(target_dir: &std::path::Path, name: &str) -> Option<String> {
@@ -166,6 +204,7 @@ fn version_status(
         stages,
         stale_statements: ours,
         other_statements: others,
+        twin_of: None,
     }
 }
 
@@ -189,6 +228,11 @@ fn print_table(status: &LayerStatus) {
             v.created,
             v.code_sha256.as_deref().unwrap_or("?")
         );
+        if let Some(older) = v.twin_of {
+            println!(
+                "  twin       same content and metadata as version {older}, which publish reuses; deploy that one"
+            );
+        }
         for (stage, s) in &v.stages {
             let state = if s.missing.is_empty() {
                 "granted".to_string()

@@ -776,7 +776,7 @@ fn long_cargo_description_names_package_description() {
         &krate.manifest(),
         CONFIG,
         "package.description",
-        &["191 characters"],
+        &[&format!("{} characters", limits::MAX_DESCRIPTION + 1)],
     );
 }
 

@@ -6,6 +6,7 @@
 
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::operation::add_layer_version_permission::AddLayerVersionPermissionOutput;
+use aws_sdk_lambda::operation::delete_layer_version::DeleteLayerVersionOutput;
 use aws_sdk_lambda::operation::get_layer_version::GetLayerVersionOutput;
 use aws_sdk_lambda::operation::get_layer_version_policy::GetLayerVersionPolicyOutput;
 use aws_sdk_lambda::operation::list_layer_versions::ListLayerVersionsOutput;
@@ -18,7 +19,7 @@ use aws_smithy_types::body::SdkBody;
 use cargo_layer::aws::Aws;
 use cargo_layer::dedupe;
 use cargo_layer::grant::{self, Status, Wanted};
-use cargo_layer::layers::Layer;
+use cargo_layer::layers::{Layer, Version};
 use cargo_layer::policy::Target;
 use cargo_layer::progress::Progress;
 
@@ -198,6 +199,11 @@ fn a_full_policy_fails_that_grant_with_the_organization_advice() {
     assert!(error.contains("organization"), "{error}");
 }
 
+/// The content and metadata the replayed layer publishes: no runtimes, architectures or license.
+fn identity() -> dedupe::Identity {
+    dedupe::Identity::new(CODE, &[], &[], None)
+}
+
 fn item(version: i64, description: &str) -> LayerVersionsListItem {
     LayerVersionsListItem::builder()
         .version(version)
@@ -242,7 +248,7 @@ fn dedupe_follows_next_marker_across_pages() {
             ListLayerVersionsOutput::builder()
                 .set_layer_versions(Some(vec![item(
                     50,
-                    &dedupe::description(Some("hello"), CODE),
+                    &dedupe::description(Some("hello"), CODE, "0a1b2c3d"),
                 )]))
                 .build()
         });
@@ -254,7 +260,7 @@ fn dedupe_follows_next_marker_across_pages() {
         aws: &aws,
         name: LAYER,
     };
-    let found = block_on(dedupe::find(&layer, CODE)).unwrap();
+    let found = block_on(dedupe::find(&layer, &identity())).unwrap();
     assert_eq!(found.version.unwrap().number, 50);
     assert_eq!(found.search.versions_listed, 51);
     assert_eq!(
@@ -283,7 +289,7 @@ fn the_fallback_scan_of_unmarked_versions_is_bounded_and_reported() {
         aws: &aws,
         name: LAYER,
     };
-    let found = block_on(dedupe::find(&layer, CODE)).unwrap();
+    let found = block_on(dedupe::find(&layer, &identity())).unwrap();
     assert!(found.version.is_none());
     assert_eq!(get.num_calls(), dedupe::FALLBACK_SCAN);
     assert_eq!(found.search.unmarked_checked, dedupe::FALLBACK_SCAN);
@@ -304,7 +310,7 @@ fn a_layer_that_was_never_published_has_no_versions() {
         aws: &aws,
         name: LAYER,
     };
-    let found = block_on(dedupe::find(&layer, CODE)).unwrap();
+    let found = block_on(dedupe::find(&layer, &identity())).unwrap();
     assert!(found.version.is_none());
     assert_eq!(found.search.versions_listed, 0);
 }
@@ -323,11 +329,143 @@ fn access_denied_names_the_action_and_points_at_the_iam_policy() {
         aws: &aws,
         name: LAYER,
     };
-    let err = block_on(dedupe::find(&layer, CODE)).err().unwrap();
+    let err = block_on(dedupe::find(&layer, &identity())).err().unwrap();
     assert_eq!(err.exit_code(), 7);
     assert!(
         err.message.contains("allow `lambda:ListLayerVersions`"),
         "{err}"
     );
     assert!(err.message.contains("cargo layer iam-policy"), "{err}");
+}
+
+/// A listing of versions that all carry this content's marker, newest first, each from the run
+/// given with it.
+fn marked_page(versions: &[(i64, &str)]) -> ListLayerVersionsOutput {
+    ListLayerVersionsOutput::builder()
+        .set_layer_versions(Some(
+            versions
+                .iter()
+                .map(|(v, run)| item(*v, &dedupe::description(None, CODE, run)))
+                .collect(),
+        ))
+        .build()
+}
+
+const RUN: &str = "0a1b2c3d";
+
+#[test]
+fn settle_deletes_only_this_runs_own_newer_twin() {
+    // 5 and 7 come from other runs; 6 is this run's, published after 5.
+    let list = mock!(Client::list_layer_versions)
+        .then_output(|| marked_page(&[(7, "77777777"), (6, RUN), (5, "55555555")]));
+    let get = mock!(Client::get_layer_version)
+        .then_compute_output(|req| version_output(req.version_number().unwrap(), CODE));
+    let delete = mock!(Client::delete_layer_version)
+        .match_requests(|r| r.version_number() == Some(6))
+        .then_output(|| DeleteLayerVersionOutput::builder().build());
+    let aws = aws_with(&[&list, &get, &delete]);
+    let layer = Layer {
+        aws: &aws,
+        name: LAYER,
+    };
+    let ours = Version {
+        number: 6,
+        code_sha256: Some(CODE.into()),
+        description: dedupe::description(None, CODE, RUN),
+        ..Version::default()
+    };
+    let mut notes = Vec::new();
+    let survivor = block_on(dedupe::settle(
+        &layer,
+        ours,
+        true,
+        &identity(),
+        RUN,
+        &mut notes,
+    ))
+    .unwrap();
+    assert_eq!(survivor.number, 5);
+    assert_eq!(delete.num_calls(), 1);
+    assert!(
+        notes.iter().any(|n| n.contains("version 6 duplicated")),
+        "{notes:?}"
+    );
+    assert!(!notes.iter().any(|n| n.contains('7')), "{notes:?}");
+}
+
+#[test]
+fn settle_after_a_lost_response_deletes_the_lost_version_only_when_it_is_this_runs() {
+    // The response of this run's publish was lost: version 6 carries its run id. The retry found
+    // version 5, another run's, so 6 is this run's own duplicate.
+    let list = mock!(Client::list_layer_versions)
+        .then_output(|| marked_page(&[(6, RUN), (5, "55555555")]));
+    let get = mock!(Client::get_layer_version)
+        .then_compute_output(|req| version_output(req.version_number().unwrap(), CODE));
+    let delete = mock!(Client::delete_layer_version)
+        .match_requests(|r| r.version_number() == Some(6))
+        .then_output(|| DeleteLayerVersionOutput::builder().build());
+    let aws = aws_with(&[&list, &get, &delete]);
+    let layer = Layer {
+        aws: &aws,
+        name: LAYER,
+    };
+    let found = block_on(layer.get(5)).unwrap().unwrap();
+    let mut notes = Vec::new();
+    let survivor = block_on(dedupe::settle(
+        &layer,
+        found.clone(),
+        false,
+        &identity(),
+        RUN,
+        &mut notes,
+    ))
+    .unwrap();
+    assert_eq!(survivor.number, 5);
+    assert_eq!(delete.num_calls(), 1);
+
+    // Another run's newer twin is never this run's to delete.
+    let mut notes = Vec::new();
+    let survivor = block_on(dedupe::settle(
+        &layer,
+        found,
+        false,
+        &identity(),
+        "ffffffff",
+        &mut notes,
+    ))
+    .unwrap();
+    assert_eq!(survivor.number, 5);
+    assert_eq!(delete.num_calls(), 1, "nothing more was deleted");
+    assert!(notes.is_empty(), "{notes:?}");
+}
+
+#[test]
+fn the_first_publisher_keeps_its_version() {
+    let list = mock!(Client::list_layer_versions)
+        .then_output(|| marked_page(&[(6, "66666666"), (5, RUN)]));
+    let get = mock!(Client::get_layer_version)
+        .then_compute_output(|req| version_output(req.version_number().unwrap(), CODE));
+    let aws = aws_with(&[&list, &get]);
+    let layer = Layer {
+        aws: &aws,
+        name: LAYER,
+    };
+    let ours = Version {
+        number: 5,
+        code_sha256: Some(CODE.into()),
+        description: dedupe::description(None, CODE, RUN),
+        ..Version::default()
+    };
+    let mut notes = Vec::new();
+    let survivor = block_on(dedupe::settle(
+        &layer,
+        ours,
+        true,
+        &identity(),
+        RUN,
+        &mut notes,
+    ))
+    .unwrap();
+    assert_eq!(survivor.number, 5);
+    assert_eq!(get.num_calls(), 0, "nothing older to confirm");
 }

@@ -286,13 +286,36 @@ impl Lambda {
         });
     }
 
-    /// Publish bytes the way another tool would (no cargo-layer marker).
+    /// Publish bytes the way another tool would: no cargo-layer marker, and the runtime the
+    /// test crates declare.
     pub fn publish_foreign(&self, layer: &str, zip: Vec<u8>) -> i64 {
+        self.publish_raw(
+            layer,
+            zip,
+            "published by another tool",
+            &["provided.al2023"],
+        )
+    }
+
+    /// PublishLayerVersion with exactly this description and these runtimes.
+    pub fn publish_raw(
+        &self,
+        layer: &str,
+        zip: Vec<u8>,
+        description: &str,
+        runtimes: &[&str],
+    ) -> i64 {
         self.rt.block_on(async {
             self.client
                 .publish_layer_version()
                 .layer_name(layer)
-                .description("published by another tool")
+                .description(description)
+                .set_compatible_runtimes(Some(
+                    runtimes
+                        .iter()
+                        .map(|r| aws_sdk_lambda::types::Runtime::from(*r))
+                        .collect(),
+                ))
                 .content(
                     aws_sdk_lambda::types::LayerVersionContentInput::builder()
                         .zip_file(aws_sdk_lambda::primitives::Blob::new(zip))
@@ -302,6 +325,24 @@ impl Lambda {
                 .await
                 .unwrap()
                 .version()
+        })
+    }
+
+    /// The compatible runtimes AWS holds for a version.
+    pub fn runtimes(&self, layer: &str, version: i64) -> Vec<String> {
+        self.rt.block_on(async {
+            let out = self
+                .client
+                .get_layer_version()
+                .layer_name(layer)
+                .version_number(version)
+                .send()
+                .await
+                .unwrap();
+            out.compatible_runtimes()
+                .iter()
+                .map(|r| r.as_str().to_string())
+                .collect()
         })
     }
 }
@@ -385,13 +426,25 @@ artifacts-account = "{account}"
 
     /// `cargo-layer <args> --manifest-path ...` against `endpoint`, assuming the test account.
     pub fn run(&self, endpoint: &str, args: &[&str]) -> assert_cmd::assert::Assert {
+        self.command(endpoint, args).assert()
+    }
+
+    /// The command `run` runs, to add to its environment first.
+    pub fn command(&self, endpoint: &str, args: &[&str]) -> assert_cmd::Command {
         let mut cmd = tool(endpoint);
         cmd.args(args)
             .arg("--manifest-path")
             .arg(self.manifest_path())
             .arg("--assume-role")
             .arg(role(&self.account));
-        cmd.assert()
+        cmd
+    }
+
+    /// Replace `from` with `to` in the crate's Cargo.toml.
+    pub fn edit(&self, from: &str, to: &str) {
+        let text = std::fs::read_to_string(self.manifest_path()).unwrap();
+        assert!(text.contains(from), "Cargo.toml has no {from:?}: {text}");
+        std::fs::write(self.manifest_path(), text.replace(from, to)).unwrap();
     }
 }
 
