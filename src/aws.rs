@@ -194,6 +194,18 @@ impl Session {
     }
 }
 
+impl Session {
+    /// An S3 client for `region` (the bucket must be in the layer's region). Behind a custom
+    /// endpoint (an emulator, a VPC endpoint by URL) buckets are addressed by path.
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .force_path_style(self.config.endpoint_url().is_some())
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+}
+
 /// The partition of a region's ARNs: `aws-cn` in China, `aws-us-gov` in GovCloud, else `aws`.
 pub fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {

@@ -45,6 +45,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Print the least-privilege IAM policy the publishing role needs.
     IamPolicy(IamPolicyArgs),
+    /// Delete old versions, keeping the newest N, those stages use, and those manifests name.
+    Prune(PruneArgs),
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -205,6 +207,26 @@ pub struct StatusArgs {
     /// How many of the newest versions to show.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// How many of the newest versions to keep.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..), required = true)]
+    pub keep: u16,
+    /// Print what would be deleted and why the rest is kept; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Keep every version this manifest names (repeatable): what a deploy still references.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Vec<PathBuf>,
+    /// Also delete old versions that other tools published.
+    #[arg(long)]
+    pub include_foreign: bool,
 }
 
 #[derive(Debug, Args)]

@@ -59,6 +59,7 @@ pub struct RawLayer {
     pub regions: Option<Vec<String>>,
     pub artifacts_account: Option<String>,
     pub role_arn: Option<String>,
+    pub s3_bucket: Option<String>,
     pub stages: Option<BTreeMap<String, RawStage>>,
 }
 
@@ -90,6 +91,8 @@ pub struct LayerConfig {
     pub regions: Vec<String>,
     pub artifacts_account: Option<String>,
     pub role_arn: Option<String>,
+    /// Bucket template for uploads through S3 (`{region}` and `{account}` are filled in).
+    pub s3_bucket: Option<String>,
     pub stages: BTreeMap<String, Stage>,
     /// Where `include` was written (the package's table or the workspace's), for errors.
     pub include_origin: KeyOrigin,
@@ -186,6 +189,9 @@ pub fn validate_raw(raw: &RawLayer, src: &Source) -> Result<()> {
     }
     if let Some(role) = &raw.role_arn {
         check(limits::role_arn(role), src, "role-arn")?;
+    }
+    if let Some(bucket) = &raw.s3_bucket {
+        check(limits::bucket_template(bucket), src, "s3-bucket")?;
     }
     for (i, include) in raw.include.iter().flatten().enumerate() {
         check(
@@ -297,6 +303,7 @@ pub fn merge(workspace: RawLayer, package: RawLayer) -> RawLayer {
         regions,
         artifacts_account: package.artifacts_account.or(workspace.artifacts_account),
         role_arn: package.role_arn.or(workspace.role_arn),
+        s3_bucket: package.s3_bucket.or(workspace.s3_bucket),
         stages,
     }
 }
@@ -379,6 +386,7 @@ pub fn resolve(raw: RawLayer, pkg: &PackageInfo, src: &Source) -> Result<LayerCo
         regions,
         artifacts_account: raw.artifacts_account,
         role_arn: raw.role_arn,
+        s3_bucket: raw.s3_bucket,
         stages,
         include_origin: KeyOrigin {
             file: src.file.to_path_buf(),
@@ -486,6 +494,13 @@ fn list_or_none(items: &[&str]) -> String {
 }
 
 impl LayerConfig {
+    /// The bucket for `region`: the `s3-bucket` template with `{region}` and `{account}` filled in.
+    pub fn bucket(&self, region: &str, account: &str) -> Option<String> {
+        self.s3_bucket
+            .as_ref()
+            .map(|t| t.replace("{region}", region).replace("{account}", account))
+    }
+
     /// The stage table, or a config error naming the stages that exist.
     pub fn stage(&self, name: &str) -> Result<&Stage> {
         self.stages.get(name).ok_or_else(|| {

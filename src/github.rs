@@ -296,6 +296,10 @@ pub fn write_result(m: &Manifest, manifest_path: Option<&Path>) -> std::io::Resu
             ("published", m.published.to_string()),
             ("region", m.region.clone()),
             ("dry-run", "false".into()),
+            (
+                "layer-version-arns",
+                serde_json::to_string(&m.layer_version_arns).map_err(std::io::Error::other)?,
+            ),
             ("result-json", json),
         ];
         if let Some(path) = manifest_path {
@@ -305,6 +309,26 @@ pub fn write_result(m: &Manifest, manifest_path: Option<&Path>) -> std::io::Resu
     }
     if let Some(file) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         append(Path::new(&file), &summary(m))?;
+    }
+    Ok(())
+}
+
+/// A region that failed: an annotation, and a line in the step summary next to the regions
+/// that succeeded.
+pub fn write_failure(layer: &str, region: &str, err: &Error) -> std::io::Result<()> {
+    if !enabled() {
+        return Ok(());
+    }
+    eprintln!(
+        "::error title=cargo-layer {layer} {region}::{}",
+        escape_data(&err.to_string())
+    );
+    if let Some(file) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+        let text = format!(
+            "### Lambda layer `{layer}` in {region} — ❌ failed\n\n> {}\n\n",
+            err.to_string().replace('\n', " ")
+        );
+        append(Path::new(&file), &text)?;
     }
     Ok(())
 }
@@ -672,6 +696,7 @@ include = [
             compatible_runtimes: Vec::new(),
             compatible_architectures: Vec::new(),
             license: None,
+            layer_version_arns: Default::default(),
             grants,
             steps: Vec::new(),
             notes: Vec::new(),

@@ -3,11 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use futures_util::{StreamExt, TryStreamExt, stream};
+
 use crate::aws;
 use crate::config::LayerConfig;
-use crate::error::Result;
+use crate::error::{Error, Kind, Result};
 use crate::layers::Layer;
-use crate::policy::{self, Policy, Target};
+use crate::policy::{self, Target};
 use crate::progress::Progress;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +128,11 @@ pub fn wanted(layer: &LayerConfig, stages: &[String]) -> Result<Vec<Wanted>> {
     Ok(out)
 }
 
+/// Grants added at once to one version.
+const GRANTS_AT_ONCE: usize = 4;
+/// Attempts for one grant whose AddLayerVersionPermission keeps answering a conflict.
+const CONFLICT_ATTEMPTS: u64 = 3;
+
 /// Make sure every wanted statement is on `version`. Failures are reported per grant, not
 /// raised, so the caller can record them and a re-run can finish the job.
 pub async fn apply(
@@ -135,7 +142,7 @@ pub async fn apply(
     dry_run: bool,
     progress: &Progress,
 ) -> Result<Vec<GrantResult>> {
-    let mut policy = match layer.policy(version).await {
+    let policy = match layer.policy(version).await {
         Ok(policy) => policy,
         // The version exists whatever happens here: record the failure on every grant so the
         // caller still writes its ARN, and a re-run finishes the job.
@@ -147,20 +154,23 @@ pub async fn apply(
         }
         Err(err) => return Err(err),
     };
-    let mut results = Vec::with_capacity(wanted.len());
-    for grant in wanted {
-        let result = match policy.get(&grant.statement_id()) {
-            Some(existing) => present(grant, existing),
-            None if dry_run => grant.result(Status::WouldAdd, None),
-            None => add(layer, version, grant, &mut policy).await?,
-        };
-        progress.debug(format!(
-            "grant {} -> {:?}",
-            result.statement_id, result.status
-        ));
-        results.push(result);
-    }
-    Ok(results)
+    let policy = &policy;
+    stream::iter(wanted)
+        .map(|grant| async move {
+            let result = match policy.get(&grant.statement_id()) {
+                Some(existing) => present(grant, existing),
+                None if dry_run => grant.result(Status::WouldAdd, None),
+                None => add(layer, version, grant).await?,
+            };
+            progress.debug(format!(
+                "grant {} -> {:?}",
+                result.statement_id, result.status
+            ));
+            Ok(result)
+        })
+        .buffered(GRANTS_AT_ONCE)
+        .try_collect()
+        .await
 }
 
 fn present(grant: &Wanted, existing: &policy::Statement) -> GrantResult {
@@ -177,35 +187,108 @@ fn present(grant: &Wanted, existing: &policy::Statement) -> GrantResult {
     }
 }
 
-async fn add(
-    layer: &Layer<'_>,
-    version: i64,
-    grant: &Wanted,
-    policy: &mut Policy,
-) -> Result<GrantResult> {
+async fn add(layer: &Layer<'_>, version: i64, grant: &Wanted) -> Result<GrantResult> {
     let sid = grant.statement_id();
-    match layer
-        .add_permission(version, &sid, grant.principal(), grant.organization())
-        .await
-    {
-        Ok(()) => Ok(grant.result(Status::Added, None)),
-        // Someone (a concurrent run) added it between our read and our write: read again.
-        Err(e) if aws::error_code(&e) == Some("ResourceConflictException") => {
-            *policy = layer.policy(version).await?;
-            Ok(match policy.get(&sid) {
-                Some(existing) => present(grant, existing),
-                None => grant.result(
-                    Status::Failed,
-                    Some(format!("AddLayerVersionPermission reported a conflict for {sid}, but the policy does not hold it")),
-                ),
-            })
-        }
-        Err(e) => {
+    let mut attempt = 1;
+    loop {
+        let added = layer
+            .add_permission(version, &sid, grant.principal(), grant.organization())
+            .await;
+        let err = match added {
+            Ok(()) => return Ok(grant.result(Status::Added, None)),
+            Err(e) => e,
+        };
+        if aws::error_code(&err) != Some("ResourceConflictException") {
             let resource = format!("layer {} version {version}", layer.name);
-            let err = aws::sdk_error("lambda:AddLayerVersionPermission", &resource, e);
-            Ok(grant.result(Status::Failed, Some(err.message)))
+            let err = aws::sdk_error("lambda:AddLayerVersionPermission", &resource, err);
+            return Ok(grant.result(Status::Failed, Some(err.message)));
         }
+        // Either the statement is there already (a concurrent run added it), or another update
+        // of the policy was in progress: the policy, read again, tells which.
+        if let Some(existing) = layer.policy(version).await?.get(&sid) {
+            return Ok(present(grant, existing));
+        }
+        if attempt == CONFLICT_ATTEMPTS {
+            return Ok(grant.result(
+                Status::Failed,
+                Some(format!("lambda:AddLayerVersionPermission kept reporting a conflict for {sid}, and the policy does not hold it; run again")),
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
+        attempt += 1;
     }
+}
+
+/// Lambda's limit for a layer version's policy is not documented; about 20 KB is where AWS
+/// answers PolicyLengthExceededException.
+pub const POLICY_LIMIT: usize = 20 * 1024;
+
+/// Refuse, before any write, grants that could never fit in one version's policy: every
+/// configured stage ends up on the same version once it is promoted everywhere.
+pub fn check_policy_size(layer: &LayerConfig, region: Option<&str>) -> Result<()> {
+    let all = wanted(layer, &[])?;
+    let regions: Vec<&str> = match region {
+        Some(region) => vec![region],
+        None if layer.regions.is_empty() => vec!["ap-southeast-5"],
+        None => layer.regions.iter().map(String::as_str).collect(),
+    };
+    let size = regions
+        .iter()
+        .map(|region| policy_size(layer, region, &all))
+        .max()
+        .unwrap_or_default();
+    if size <= POLICY_LIMIT {
+        return Ok(());
+    }
+    let (stage, accounts) = layer
+        .stages
+        .iter()
+        .map(|(name, stage)| (name.as_str(), stage.accounts.len()))
+        .max_by_key(|(_, n)| *n)
+        .unwrap_or_default();
+    Err(Error::at_key(
+        Kind::Config,
+        &layer.manifest_path,
+        format!("package.metadata.layer.stages.{stage}.accounts"),
+        format!(
+            "the {} grants of all stages make a policy of about {size} bytes on each version, over the ~{POLICY_LIMIT} bytes Lambda allows for a layer version's policy; share stage {stage}'s {accounts} accounts through their AWS Organization instead (organization = \"o-...\")",
+            all.len()
+        ),
+    ))
+}
+
+/// The size of the policy these grants make, as AWS stores it (the longest version number).
+fn policy_size(layer: &LayerConfig, region: &str, grants: &[Wanted]) -> usize {
+    let partition = aws::partition(region);
+    let account = layer.artifacts_account.as_deref().unwrap_or("123456789012");
+    let resource = format!(
+        "arn:{partition}:lambda:{region}:{account}:layer:{}:99999999",
+        layer.name
+    );
+    let statements: Vec<serde_json::Value> = grants
+        .iter()
+        .map(|grant| {
+            let mut statement = serde_json::json!({
+                "Sid": grant.statement_id(),
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "lambda:GetLayerVersion",
+                "Resource": resource,
+            });
+            if let Target::Account(id) = &grant.target {
+                statement["Principal"] =
+                    serde_json::json!({ "AWS": format!("arn:{partition}:iam::{id}:root") });
+            }
+            if let Some(org) = grant.organization() {
+                statement["Condition"] =
+                    serde_json::json!({ "StringEquals": { "aws:PrincipalOrgID": org } });
+            }
+            statement
+        })
+        .collect();
+    let policy =
+        serde_json::json!({ "Version": "2012-10-17", "Id": "default", "Statement": statements });
+    policy.to_string().len()
 }
 
 pub fn any_failed(results: &[GrantResult]) -> bool {

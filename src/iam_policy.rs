@@ -1,7 +1,8 @@
 //! `cargo layer iam-policy`: the least-privilege policy the publishing role needs, scoped to the
 //! configured layers. Resource types per the Lambda service authorization reference:
 //! PublishLayerVersion and ListLayerVersions act on the layer ARN, the version calls on
-//! `layer:NAME:*`; sts:GetCallerIdentity needs no permission.
+//! `layer:NAME:*`; sts:GetCallerIdentity needs no permission. Layers with `s3-bucket` also get
+//! the S3 object actions of the upload path, on their own key prefix only.
 
 use serde_json::{Value, json};
 
@@ -15,6 +16,7 @@ use crate::project;
 pub fn run(args: &IamPolicyArgs, progress: &Progress) -> Result<()> {
     let project = project::load(&args.select.selection())?;
     let mut layer_arns = Vec::new();
+    let mut object_arns = Vec::new();
     for layer in &project.layers {
         if layer.artifacts_account.is_none() {
             progress.warn(format!(
@@ -29,23 +31,61 @@ pub fn run(args: &IamPolicyArgs, progress: &Progress) -> Result<()> {
             ));
         }
         layer_arns.extend(arns(layer, args.region.as_deref()));
+        object_arns.extend(object_arns_of(layer, args.region.as_deref()));
     }
     let versions: Vec<String> = layer_arns.iter().map(|arn| format!("{arn}:*")).collect();
+    let mut document = policy(&layer_arns, &versions);
+    if !object_arns.is_empty() {
+        document["Statement"]
+            .as_array_mut()
+            .expect("the policy has a statement list")
+            .push(upload_statement(&object_arns));
+    }
     print!(
         "{}",
-        String::from_utf8_lossy(&output::to_pretty_json(&policy(&layer_arns, &versions)))
+        String::from_utf8_lossy(&output::to_pretty_json(&document))
     );
     Ok(())
 }
 
-fn arns(layer: &LayerConfig, region: Option<&str>) -> Vec<String> {
-    let account = layer.artifacts_account.as_deref().unwrap_or("*");
-    let regions: Vec<&str> = match region {
+fn regions<'a>(layer: &'a LayerConfig, region: Option<&'a str>) -> Vec<&'a str> {
+    match region {
         Some(region) => vec![region],
         None if layer.regions.is_empty() => vec!["*"],
         None => layer.regions.iter().map(String::as_str).collect(),
-    };
-    regions
+    }
+}
+
+/// The zips a layer uploads: `s3-bucket` in each region, its own `cargo-layer/<name>/` prefix.
+fn object_arns_of(layer: &LayerConfig, region: Option<&str>) -> Vec<String> {
+    let account = layer.artifacts_account.as_deref().unwrap_or("*");
+    regions(layer, region)
+        .into_iter()
+        .filter_map(|region| {
+            let bucket = layer.bucket(region, account)?;
+            let key = crate::s3::key(&layer.name, "*");
+            Some(format!(
+                "arn:{}:s3:::{bucket}/{key}",
+                crate::aws::partition(region)
+            ))
+        })
+        .collect()
+}
+
+/// Upload (single or multipart), and read back: HeadObject, and Lambda reading the zip with
+/// the caller's permissions (a specific object version in a versioned bucket).
+fn upload_statement(object_arns: &[String]) -> Value {
+    json!({
+        "Sid": "UploadLayerZips",
+        "Effect": "Allow",
+        "Action": ["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:AbortMultipartUpload"],
+        "Resource": object_arns,
+    })
+}
+
+fn arns(layer: &LayerConfig, region: Option<&str>) -> Vec<String> {
+    let account = layer.artifacts_account.as_deref().unwrap_or("*");
+    regions(layer, region)
         .into_iter()
         .map(|region| {
             format!(
@@ -58,9 +98,9 @@ fn arns(layer: &LayerConfig, region: Option<&str>) -> Vec<String> {
 }
 
 pub fn policy(layer_arns: &[String], version_arns: &[String]) -> Value {
-    // DeleteLayerVersion only ever removes a version the same publish run just created, before
-    // it named that version anywhere, after GetLayerVersion confirmed that an older version holds
-    // the same bytes (two publishers raced). Nothing else is ever deleted.
+    // DeleteLayerVersion: publish removes only a version the same run just created, before it
+    // named that version anywhere, after GetLayerVersion confirmed that an older version holds
+    // the same bytes (two publishers raced); `prune` deletes old versions no stage uses.
     let version_actions = [
         "lambda:GetLayerVersion",
         "lambda:GetLayerVersionPolicy",

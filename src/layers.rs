@@ -65,8 +65,15 @@ pub struct Page {
     pub next: Option<String>,
 }
 
-/// What PublishLayerVersion sends besides the zip.
+/// Where the zip comes from: the request itself (up to 50 MB), or an S3 object.
+pub enum Content<'a> {
+    Zip(&'a [u8]),
+    S3(&'a crate::s3::Location),
+}
+
+/// What PublishLayerVersion sends.
 pub struct PublishInput<'a> {
+    pub content: Content<'a>,
     pub description: &'a str,
     pub license: Option<&'a str>,
     pub runtimes: &'a [String],
@@ -172,11 +179,16 @@ impl Layer<'_> {
 
     /// One PublishLayerVersion attempt, with the SDK's own retries off: a retry after a lost
     /// response would publish a second version, so the caller decides (see `publish`).
-    pub async fn publish_attempt(
-        &self,
-        zip: &[u8],
-        input: &PublishInput<'_>,
-    ) -> Result<Version, PublishError> {
+    pub async fn publish_attempt(&self, input: &PublishInput<'_>) -> Result<Version, PublishError> {
+        let content = match input.content {
+            Content::Zip(zip) => {
+                LayerVersionContentInput::builder().zip_file(Blob::new(zip.to_vec()))
+            }
+            Content::S3(at) => LayerVersionContentInput::builder()
+                .s3_bucket(&at.bucket)
+                .s3_key(&at.key)
+                .set_s3_object_version(at.version.clone()),
+        };
         let out = self
             .aws
             .lambda
@@ -198,11 +210,7 @@ impl Layer<'_> {
                     .map(|a| Architecture::from(a.as_str()))
                     .collect(),
             ))
-            .content(
-                LayerVersionContentInput::builder()
-                    .zip_file(Blob::new(zip.to_vec()))
-                    .build(),
-            )
+            .content(content.build())
             .customize()
             .config_override(
                 LambdaConfig::default()

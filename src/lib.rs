@@ -25,9 +25,11 @@ pub mod policy;
 pub mod progress;
 pub mod project;
 pub mod promote;
+pub mod prune;
 pub mod publish;
 pub mod report;
 pub mod revoke;
+pub mod s3;
 pub mod status;
 
 use std::ffi::OsString;
@@ -83,6 +85,7 @@ fn execute(cli: &Cli, progress: &Progress) -> Result<()> {
         Command::Promote(args) => block_on(promote::run(args, cli.message_format, progress)),
         Command::Revoke(args) => block_on(revoke::run(args, cli.message_format, progress)),
         Command::Status(args) => block_on(status::run(args, cli.message_format, progress)),
+        Command::Prune(args) => block_on(prune::run(args, cli.message_format, progress)),
     }
 }
 

@@ -191,6 +191,31 @@ pub fn role_arn(value: &str) -> Check {
     }
 }
 
+/// An S3 bucket name, where `{region}` and `{account}` stand for values filled in later: 3-63
+/// lowercase letters, digits, '.' and '-', starting and ending with a letter or digit.
+pub fn bucket_template(template: &str) -> Check {
+    let name = template
+        .replace("{region}", "eu-central-1")
+        .replace("{account}", "123456789012");
+    let chars_ok = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    let ends_ok = name
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .last()
+            .is_some_and(|b| b.is_ascii_alphanumeric());
+    if (3..=63).contains(&name.len()) && chars_ok && ends_ok && !name.contains("..") {
+        return Ok(());
+    }
+    Err(format!(
+        "\"{template}\" is not an S3 bucket name; use 3-63 lowercase letters, digits, '.' and '-', with {{region}} for the layer's region, e.g. \"my-artifacts-{{region}}\" (the bucket must be in the layer's region)"
+    ))
+}
+
 pub fn stage_name(name: &str) -> Check {
     if name.is_empty() || name.len() > MAX_STAGE_NAME || !name.chars().all(is_name_char) {
         return Err(format!(

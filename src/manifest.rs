@@ -2,6 +2,7 @@
 //! `target/layer/<name>.json`, and read back by `promote --manifest` as the immutability guard.
 //! `schema_version` changes only when a field changes meaning or goes away.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -62,6 +63,9 @@ pub struct Manifest {
     /// The LicenseInfo the version holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
+    /// Region -> LayerVersionArn for every region of this layer the run handled successfully.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub layer_version_arns: BTreeMap<String, String>,
     pub grants: Vec<GrantResult>,
     pub steps: Vec<Step>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -98,6 +102,7 @@ impl Manifest {
             compatible_runtimes: version.runtimes.clone(),
             compatible_architectures: version.architectures.clone(),
             license: version.license.clone(),
+            layer_version_arns: BTreeMap::from([(region.to_string(), version.arn.clone())]),
             grants: Vec::new(),
             steps: Vec::new(),
             notes: Vec::new(),

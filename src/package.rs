@@ -179,7 +179,7 @@ fn pack(
     }
     check_unzipped_size(&entries)?;
     let archive = archive::build(&entries, archive::timestamp()?)?;
-    check_zip_size(&archive)?;
+    check_zip_size(layer, &archive)?;
     let zip_path = out_dir.join(format!("{}.zip", layer.name));
     let files = archive.entries.len();
     step.finish(format!(
@@ -247,18 +247,24 @@ fn check_unzipped_size(entries: &[layout::Entry]) -> Result<()> {
     Ok(())
 }
 
-fn check_zip_size(archive: &Archive) -> Result<()> {
+/// Over 50 MB a zip cannot go to Lambda directly; it goes through S3 when `s3-bucket` is set.
+fn check_zip_size(layer: &LayerConfig, archive: &Archive) -> Result<()> {
     let size = archive.bytes.len() as u64;
-    if size > MAX_ZIP_BYTES {
+    if size > MAX_ZIP_BYTES && layer.s3_bucket.is_none() {
         let sizes = archive
             .entries
             .iter()
             .map(|e| (e.size, e.path.clone()))
             .collect();
-        return Err(Error::package(format!(
-            "the zip is {size} bytes, over the {MAX_ZIP_BYTES}-byte limit for a direct upload to Lambda; largest entries: {}; strip debug info (profile.release.strip = true) or move large files out of the layer",
-            largest(sizes)
-        )));
+        return Err(Error::at_key(
+            Kind::Package,
+            &layer.manifest_path,
+            "package.metadata.layer.s3-bucket",
+            format!(
+                "is not set, and the zip is {size} bytes, over the {MAX_ZIP_BYTES}-byte limit for a direct upload to Lambda; set s3-bucket = \"<bucket>-{{region}}\" to publish through S3, or make the layer smaller (largest entries: {}; profile.release.strip = true drops debug info)",
+                largest(sizes)
+            ),
+        ));
     }
     Ok(())
 }

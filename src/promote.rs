@@ -33,6 +33,7 @@ pub async fn run(args: &PromoteArgs, format: MessageFormat, progress: &Progress)
     let layer = pick_layer(&project.layers, &target)?;
     let region = check_region(layer, &target, args.aws.region.as_deref())?;
     let wanted = grant::wanted(layer, &args.stages)?;
+    grant::check_policy_size(layer, region.as_deref())?;
     let expected_account = layer.artifacts_account.clone().or(target.account.clone());
     check_account(layer, &target)?;
 
@@ -105,6 +106,7 @@ pub async fn run(args: &PromoteArgs, format: MessageFormat, progress: &Progress)
     report::manifest(&manifest, args.manifest.as_deref(), format, progress);
     report::finish(
         &[(manifest, PathBuf::new())],
+        &[],
         args.output_file.as_deref(),
         progress,
     )

@@ -1,7 +1,11 @@
 //! `cargo layer publish`: package, find or publish exactly one version for the content hash in
 //! the artifacts account, grant it to the stages, and write the result where deploys read it.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use futures_util::{StreamExt, stream};
 
 use crate::aws::{self, Session};
 use crate::cli::PublishArgs;
@@ -9,13 +13,17 @@ use crate::config::LayerConfig;
 use crate::dedupe::{self, Identity};
 use crate::error::{Error, Kind, Result};
 use crate::grant::{self, GrantResult, Status, Wanted};
-use crate::layers::{Layer, PublishInput, Version};
+use crate::layers::{Content, Layer, PublishInput, Version};
+use crate::limits::MAX_ZIP_BYTES;
 use crate::manifest::{self, Manifest, Plan, Step};
 use crate::output::{self, MessageFormat};
 use crate::package::{self, Packaged};
 use crate::progress::Progress;
 use crate::project;
 use crate::report;
+
+/// Regions published at once; within a region, grants go four at a time (see `grant`).
+const REGIONS_AT_ONCE: usize = 8;
 
 pub async fn run(args: &PublishArgs, format: MessageFormat, progress: &Progress) -> Result<()> {
     let opts = package::Options {
@@ -35,12 +43,15 @@ pub async fn run(args: &PublishArgs, format: MessageFormat, progress: &Progress)
         .iter()
         .map(|layer| regions(layer, args.aws.region.as_deref()))
         .collect::<Result<Vec<_>>>()?;
+    for layer in &project.layers {
+        grant::check_policy_size(layer, args.aws.region.as_deref())?;
+    }
     let packaged = package::pack_project(&project, &opts, progress)?;
     let out_dir = package::out_dir(&project, &opts);
     // One id for everything this run publishes: it proves which versions are its own.
     let run = dedupe::run_id();
     let mut sessions = aws::Sessions::default();
-    let mut manifests = Vec::new();
+    let mut done = Done::default();
     for ((layer, wanted), regions) in packaged.iter().zip(&wanted).zip(regions) {
         let config = &layer.layer;
         let session = sessions
@@ -51,33 +62,84 @@ pub async fn run(args: &PublishArgs, format: MessageFormat, progress: &Progress)
                 config.artifacts_account.as_deref(),
             )
             .await?;
-        for region in &regions {
-            progress.group(&format!(
-                "publish {} ({})",
-                config.name,
-                region.as_deref().unwrap_or("default region")
-            ));
-            let target = Target {
+        let targets: Vec<Target> = regions
+            .iter()
+            .map(|region| Target {
                 packaged: layer,
                 session,
                 region: region.as_deref(),
                 wanted,
                 run: &run,
-            };
-            let result = publish_region(&target, args, progress).await;
-            progress.end_group();
-            match result? {
-                Outcome::Planned(plan) => report::plan(&plan, format, progress),
-                Outcome::Done(manifest) => {
-                    let path = manifest::path(&out_dir, config, &manifest.region);
+            })
+            .collect();
+        progress.group(&format!(
+            "publish {} ({} region(s))",
+            config.name,
+            targets.len()
+        ));
+        // A failing region neither stops nor hides the others: every result is collected.
+        let results: Vec<Result<Outcome>> = stream::iter(&targets)
+            .map(|target| publish_region(target, args, progress))
+            .buffered(REGIONS_AT_ONCE)
+            .collect()
+            .await;
+        progress.end_group();
+        done.record(config, &out_dir, &targets, results, format, progress)?;
+    }
+    report::finish(
+        &done.manifests,
+        &done.failures,
+        args.output_file.as_deref(),
+        progress,
+    )
+}
+
+/// What the run has handed out so far, and the regions that failed.
+#[derive(Default)]
+struct Done {
+    manifests: Vec<(Manifest, PathBuf)>,
+    failures: Vec<(String, Error)>,
+}
+
+impl Done {
+    /// Write and report each region's result, in the configured order. Every manifest of the
+    /// layer carries the region -> ARN map of the regions that succeeded.
+    fn record(
+        &mut self,
+        layer: &LayerConfig,
+        out_dir: &Path,
+        targets: &[Target<'_>],
+        results: Vec<Result<Outcome>>,
+        format: MessageFormat,
+        progress: &Progress,
+    ) -> Result<()> {
+        let arns: BTreeMap<String, String> = results
+            .iter()
+            .filter_map(|r| match r {
+                Ok(Outcome::Done(m)) => Some((m.region.clone(), m.layer_version_arn.clone())),
+                _ => None,
+            })
+            .collect();
+        for (target, result) in targets.iter().zip(results) {
+            match result {
+                Ok(Outcome::Planned(plan)) => report::plan(&plan, format, progress),
+                Ok(Outcome::Done(mut manifest)) => {
+                    manifest.layer_version_arns = arns.clone();
+                    let path = manifest::path(out_dir, layer, &manifest.region);
                     output::write_atomic(&path, &output::to_pretty_json(&manifest))?;
                     report::manifest(&manifest, Some(&path), format, progress);
-                    manifests.push((manifest, path));
+                    self.manifests.push((manifest, path));
+                }
+                Err(err) if err.kind == Kind::Interrupted => return Err(err),
+                Err(err) => {
+                    let region = target.region.unwrap_or("the default region").to_string();
+                    report::region_failed(&layer.name, &region, &err, progress);
+                    self.failures.push((region, err));
                 }
             }
         }
+        Ok(())
     }
-    report::finish(&manifests, args.output_file.as_deref(), progress)
 }
 
 enum Outcome {
@@ -267,7 +329,12 @@ async fn publish_once(
         &identity.code_sha256,
         target.run,
     );
+    let staged = stage(api, target, progress).await?;
     let input = PublishInput {
+        content: match &staged {
+            Some(location) => Content::S3(location),
+            None => Content::Zip(&packaged.archive.bytes),
+        },
         description: &description,
         license: layer.license.as_deref(),
         runtimes: &layer.compatible_runtimes,
@@ -281,7 +348,7 @@ async fn publish_once(
         output::human_size(packaged.archive.bytes.len() as u64)
     ));
     let (created, own) = loop {
-        match api.publish_attempt(&packaged.archive.bytes, &input).await {
+        match api.publish_attempt(&input).await {
             Ok(version) => break (version, true),
             Err(err) if aws::is_transient(&err) && attempt < max => {
                 progress.warn(format!(
@@ -318,6 +385,32 @@ async fn publish_once(
     let published = own && survivor.number == number
         || dedupe::read_marker(&survivor.description).and_then(|m| m.run) == Some(target.run);
     Ok((survivor, published))
+}
+
+/// Zips over the direct-upload limit, and every zip of a layer with `s3-bucket`, go up to S3
+/// first (in the layer's region); a zip the bucket already holds is not sent again.
+async fn stage(
+    api: &Layer<'_>,
+    target: &Target<'_>,
+    progress: &Progress,
+) -> Result<Option<crate::s3::Location>> {
+    let layer = &target.packaged.layer;
+    let archive = &target.packaged.archive;
+    let region = &api.aws.region;
+    let Some(bucket) = layer.bucket(region, &target.session.caller().account) else {
+        // `package` refuses such a zip without a bucket; this guards library callers.
+        if archive.bytes.len() as u64 > MAX_ZIP_BYTES {
+            return Err(Error::package(format!(
+                "the zip of {} is over the {MAX_ZIP_BYTES}-byte direct upload limit; set package.metadata.layer.s3-bucket",
+                layer.name
+            )));
+        }
+        return Ok(None);
+    };
+    let client = target.session.s3(region);
+    crate::s3::stage(&client, &bucket, &layer.name, archive, progress)
+        .await
+        .map(Some)
 }
 
 fn check_hash(version: &Version, code: &str) -> Result<()> {

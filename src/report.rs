@@ -127,9 +127,19 @@ pub fn grant_counts(grants: &[GrantResult]) -> String {
     }
 }
 
-/// Write the ARN file, then fail with the partial-failure code if any grant failed.
+/// One region of a layer failed; the others go on.
+pub fn region_failed(layer: &str, region: &str, err: &Error, progress: &Progress) {
+    progress.warn(format!("{layer} in {region} failed: {err}"));
+    if let Err(e) = github::write_failure(layer, region, err) {
+        progress.warn(format!("could not write the GitHub Actions summary: {e}"));
+    }
+}
+
+/// Write the ARN file, then fail if a region failed (with its exit code) or any grant failed
+/// (the partial-failure code).
 pub fn finish(
     manifests: &[(Manifest, PathBuf)],
+    failures: &[(String, Error)],
     output_file: Option<&Path>,
     progress: &Progress,
 ) -> Result<()> {
@@ -142,6 +152,20 @@ pub fn finish(
             .collect();
         output::write_atomic(path, arns.as_bytes())?;
         progress.debug(format!("wrote {}", path.display()));
+    }
+    if let Some((_, first)) = failures.first() {
+        let each: Vec<String> = failures
+            .iter()
+            .map(|(region, err)| format!("{region}: {}", err.message))
+            .collect();
+        return Err(Error::new(
+            first.kind,
+            format!(
+                "{} region(s) failed ({}); the other regions are done, and running the same command again finishes only what is missing",
+                failures.len(),
+                each.join("; ")
+            ),
+        ));
     }
     let failed: Vec<String> = manifests
         .iter()

@@ -14,6 +14,7 @@ fn every_test_named_in_docs_errors_md_exists() {
         "publish",
         "faults",
         "trust",
+        "scale",
     ]
     .iter()
     .map(|f| std::fs::read_to_string(root.join(format!("tests/{f}.rs"))).unwrap())

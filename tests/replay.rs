@@ -156,12 +156,9 @@ fn a_duplicate_statement_id_conflict_reads_the_policy_again_and_counts_as_presen
     .unwrap();
     assert_eq!(results[0].status, Status::Present, "{results:?}");
     assert_eq!(results[1].status, Status::Present, "{results:?}");
-    assert_eq!(
-        add.num_calls(),
-        1,
-        "the second grant was found in the re-read policy"
-    );
-    assert_eq!(get.num_calls(), 2);
+    // Grants go out together, so each conflict is settled by a re-read of its own.
+    assert_eq!(add.num_calls(), 2);
+    assert_eq!(get.num_calls(), 3);
 }
 
 #[test]

@@ -213,6 +213,48 @@ pub fn lambda_as(account: &str) -> Lambda {
     Lambda { rt, client }
 }
 
+/// Create `bucket` in `region` as `account` (path-style, as against any emulator), versioned or not.
+pub fn create_bucket(account: &str, bucket: &str, region: &str, versioned: bool) {
+    let rt = runtime();
+    rt.block_on(async {
+        let credentials = assume(account).await;
+        let config = base_config()
+            .await
+            .into_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
+            )
+            .build();
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .region(aws_config::Region::new(region.to_string()))
+                .force_path_style(true)
+                .build(),
+        );
+        let mut create = s3.create_bucket().bucket(bucket);
+        if region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                    .build(),
+            );
+        }
+        create.send().await.expect("s3:CreateBucket against moto");
+        if versioned {
+            s3.put_bucket_versioning()
+                .bucket(bucket)
+                .versioning_configuration(
+                    aws_sdk_s3::types::VersioningConfiguration::builder()
+                        .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("s3:PutBucketVersioning against moto");
+        }
+    });
+}
+
 /// Blocking helpers over the SDK for assertions.
 pub struct Lambda {
     rt: tokio::runtime::Runtime,

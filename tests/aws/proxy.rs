@@ -2,6 +2,7 @@
 //! "no write call" and count reads) and injects faults into Lambda calls at a seeded rate:
 //! throttling (429 TooManyRequestsException), 500 and 503 ServiceException, connections closed
 //! before the request is forwarded, and responses dropped after moto applied the request.
+//! It also puts the one S3 answer moto words differently from AWS back into AWS's form.
 
 use std::sync::{Arc, Mutex};
 
@@ -183,7 +184,7 @@ type Reply = Result<Response<Full<Bytes>>, Box<dyn std::error::Error + Send + Sy
 async fn handle(req: Request<Incoming>, state: Arc<State>) -> Reply {
     let (parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
-    let operation = operation(parts.method.as_str(), parts.uri.path(), &body);
+    let operation = operation(parts.method.as_str(), &parts.uri, &body);
     if let Some(rule) = take_rule(&state, &operation) {
         let fault = matches!(rule.action, Action::DropResponse).then_some(Fault::DropResponse);
         state.calls.lock().unwrap().push(Call {
@@ -291,13 +292,32 @@ async fn forward(upstream: &str, parts: hyper::http::request::Parts, body: Bytes
         .map(|p| p.as_str().parse().unwrap())
         .unwrap_or_else(|| "/".parse().unwrap());
     let response = sender.send_request(request).await?;
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
     let body = body.collect().await?.to_bytes();
-    Ok(Response::from_parts(parts, Full::new(body)))
+    let fixed = in_aws_form(&body);
+    if fixed.len() != body.len() {
+        parts
+            .headers
+            .insert(hyper::header::CONTENT_LENGTH, fixed.len().into());
+    }
+    Ok(Response::from_parts(parts, Full::new(fixed)))
 }
 
-/// The API operation of a request: Lambda's REST paths, or STS's `Action=` form field.
-pub fn operation(method: &str, path: &str, body: &[u8]) -> String {
+/// moto names the root of S3's CompleteMultipartUpload answer `...Response`; AWS (and the SDK's
+/// parser) say `CompleteMultipartUploadResult`. Everything else passes as moto sent it.
+fn in_aws_form(body: &Bytes) -> Bytes {
+    const MOTO: &str = "CompleteMultipartUploadResponse";
+    if !body.windows(MOTO.len()).any(|w| w == MOTO.as_bytes()) {
+        return body.clone();
+    }
+    let text = String::from_utf8_lossy(body).replace(MOTO, "CompleteMultipartUploadResult");
+    Bytes::from(text)
+}
+
+/// The API operation of a request: Lambda's REST paths, S3's object calls by method and query,
+/// or STS's `Action=` form field.
+pub fn operation(method: &str, uri: &hyper::Uri, body: &[u8]) -> String {
+    let path = uri.path();
     if let Some(rest) = path.strip_prefix("/2018-10-31/layers/") {
         let parts: Vec<&str> = rest.split('/').collect();
         let op = match (method, parts.len()) {
@@ -311,6 +331,22 @@ pub fn operation(method: &str, path: &str, body: &[u8]) -> String {
             _ => "UnknownLayerCall",
         };
         return op.to_string();
+    }
+    let query = uri.query().unwrap_or_default();
+    let has = |key: &str| query.split('&').any(|kv| kv.split('=').next() == Some(key));
+    if path.matches('/').count() >= 2 && !path.ends_with('/') {
+        let op = match method {
+            "HEAD" => Some("HeadObject"),
+            "PUT" if has("partNumber") => Some("UploadPart"),
+            "PUT" => Some("PutObject"),
+            "POST" if has("uploads") => Some("CreateMultipartUpload"),
+            "POST" if has("uploadId") => Some("CompleteMultipartUpload"),
+            "DELETE" if has("uploadId") => Some("AbortMultipartUpload"),
+            _ => None,
+        };
+        if let Some(op) = op {
+            return op.to_string();
+        }
     }
     let body = String::from_utf8_lossy(body);
     body.split('&')
