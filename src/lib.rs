@@ -28,6 +28,7 @@ pub mod promote;
 pub mod publish;
 pub mod report;
 pub mod revoke;
+pub mod runtimes;
 pub mod status;
 
 use std::ffi::OsString;

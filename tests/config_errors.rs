@@ -840,10 +840,7 @@ fn hello_extension_example_parses() {
     assert_eq!(layer.bins, ["hello-extension"]);
     assert_eq!(layer.description.as_deref(), Some("Hello from cargo-layer"));
     assert_eq!(layer.license.as_deref(), Some("MIT"));
-    assert_eq!(
-        layer.compatible_runtimes,
-        ["provided.al2023", "provided.al2"]
-    );
+    assert_eq!(layer.compatible_runtimes, ["provided.al2023"]);
     assert_eq!(layer.compatible_architectures, None);
     assert_eq!(layer.regions, ["eu-central-1"]);
     assert_eq!(layer.artifacts_account.as_deref(), Some("111111111111"));
