@@ -487,7 +487,13 @@ fn architecture_mismatch_fails() {
     let krate = crate_with_binary(
         &format!("kind = \"extension\"\ncompatible-architectures = [\"{wanted}\"]"),
         |path| {
-            let path = path.parent().unwrap().parent().unwrap().join(triple).join("release/fixture");
+            let path = path
+                .parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .join(triple)
+                .join("release/fixture");
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_cargo-layer"), path).unwrap()
         },
