@@ -227,9 +227,19 @@ mod tests {
         let f = write(&[0xcf, 0xfa, 0xed, 0xfe, 7, 0, 0, 1, 3, 0, 0, 0, 2, 0, 0, 0]);
         let err = check(f.path(), &["x86_64".into()]).unwrap_err();
         assert!(err.message.contains("Mach-O"), "{err}");
+        assert!(err.message.contains("builder = \"zigbuild\""), "{err}");
         let f = write(b"#!/bin/sh\necho hi\n");
         let err = check(f.path(), &[]).unwrap_err();
         assert!(err.message.contains("no ELF header"), "{err}");
+    }
+
+    #[test]
+    fn glibc_version_names() {
+        assert_eq!(glibc_of("GLIBC_2.34"), Some(Glibc::new(2, 34)));
+        assert_eq!(glibc_of("GLIBC_2.2.5").unwrap().to_string(), "2.2.5");
+        assert_eq!(glibc_of("GLIBC_ABI_DT_RELR"), Some(Glibc::new(2, 36)));
+        assert_eq!(glibc_of("GLIBC_PRIVATE"), None);
+        assert_eq!(glibc_of("GCC_3.0"), None);
     }
 
     #[test]

@@ -420,3 +420,92 @@ fn existing_artifacts(
         .filter(|path| path.is_file());
     Artifacts { bins, cdylib }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(archs: Option<&[&str]>, split: bool) -> LayerConfig {
+        LayerConfig {
+            name: "ext".into(),
+            compatible_architectures: archs.map(|a| a.iter().map(|s| s.to_string()).collect()),
+            split,
+            ..Default::default()
+        }
+    }
+
+    fn opts(targets: &[&str], builder: Option<Builder>) -> BuildOptions {
+        BuildOptions {
+            targets: targets.iter().map(|t| t.to_string()).collect(),
+            builder,
+            ..Default::default()
+        }
+    }
+
+    const AL2: Glibc = Glibc::new(2, 26);
+
+    #[test]
+    fn zigbuild_appends_the_runtime_glibc_to_gnu_targets_only() {
+        let planned = plan(
+            &layer(Some(&["arm64"]), false),
+            &opts(&[], Some(Builder::Zigbuild)),
+            AL2,
+        )
+        .unwrap();
+        assert_eq!(planned.target.as_deref(), Some("aarch64-unknown-linux-gnu"));
+        assert_eq!(
+            planned.build_target().as_deref(),
+            Some("aarch64-unknown-linux-gnu.2.26")
+        );
+        let musl = opts(&["x86_64-unknown-linux-musl"], Some(Builder::Zigbuild));
+        let planned = plan(&layer(None, false), &musl, AL2).unwrap();
+        assert_eq!(
+            planned.build_target().as_deref(),
+            Some("x86_64-unknown-linux-musl")
+        );
+        assert_eq!(planned.arch, "x86_64");
+    }
+
+    #[test]
+    fn cargo_builds_for_the_host_only_when_it_is_linux_on_that_architecture() {
+        let planned = plan(&layer(Some(&["arm64"]), false), &opts(&[], None), AL2).unwrap();
+        let native = cfg!(target_os = "linux") && binary::host_arch() == Some("arm64");
+        assert_eq!(planned.target.is_none(), native);
+        let planned = plan(&layer(Some(&["x86_64"]), false), &opts(&[], None), AL2).unwrap();
+        let native = cfg!(target_os = "linux") && binary::host_arch() == Some("x86_64");
+        assert_eq!(planned.target.is_none(), native);
+        // cross always names the target: it picks the container image by it.
+        let planned = plan(
+            &layer(Some(&["x86_64"]), false),
+            &opts(&[], Some(Builder::Cross)),
+            AL2,
+        )
+        .unwrap();
+        assert_eq!(planned.target.as_deref(), Some("x86_64-unknown-linux-gnu"));
+    }
+
+    #[test]
+    fn a_target_replaces_its_architectures_triple_in_a_split_layer() {
+        let given = opts(&["aarch64-unknown-linux-musl"], None);
+        let arm = plan(&layer(Some(&["arm64"]), true), &given, AL2).unwrap();
+        assert_eq!(arm.target.as_deref(), Some("aarch64-unknown-linux-musl"));
+        let x86 = plan(&layer(Some(&["x86_64"]), true), &given, AL2).unwrap();
+        assert_eq!(x86.arch, "x86_64");
+        assert_ne!(x86.target.as_deref(), Some("aarch64-unknown-linux-musl"));
+        // Not split: the same --target contradicts the configuration.
+        let err = plan(&layer(Some(&["x86_64"]), false), &given, AL2).unwrap_err();
+        assert_eq!(err.exit_code(), 3);
+    }
+
+    #[test]
+    fn the_builder_flag_wins_over_the_configuration() {
+        let mut configured = layer(Some(&["x86_64"]), false);
+        configured.builder = Builder::Zigbuild;
+        assert_eq!(
+            plan(&configured, &opts(&[], None), AL2).unwrap().builder,
+            Builder::Zigbuild
+        );
+        let planned = plan(&configured, &opts(&[], Some(Builder::Cargo)), AL2).unwrap();
+        assert_eq!(planned.builder, Builder::Cargo);
+    }
+}
