@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-moto.sh
 ./scripts/install-ci-tools.sh
+./scripts/install-zigbuild.sh
 cargo test --locked "$@"

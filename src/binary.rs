@@ -8,6 +8,7 @@ use object::elf;
 use object::read::elf::FileHeader;
 
 use crate::error::{Error, Result};
+use crate::runtimes::Glibc;
 
 /// The Lambda architecture name of an ELF machine, if Lambda runs it.
 fn lambda_arch(machine: elf::Machine) -> Option<&'static str> {
@@ -31,22 +32,94 @@ pub fn host_arch() -> Option<&'static str> {
     arch_of_triple(std::env::consts::ARCH)
 }
 
-/// Check that `path` is a 64-bit Linux ELF for every architecture in `archs`.
-pub fn check(path: &Path, archs: &[String]) -> Result<()> {
+/// What a layer needs to know about an ELF file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Elf {
+    /// The Lambda architecture, or None for a machine Lambda does not run.
+    pub arch: Option<&'static str>,
+    pub machine: elf::Machine,
+    /// An executable or shared object (not a relocatable object or core file).
+    pub loadable: bool,
+    /// The highest `GLIBC_x.y` in its version needs; None for static (musl) binaries.
+    pub glibc: Option<Glibc>,
+}
+
+/// Read the first bytes of `path`, to tell ELF files from the rest without reading them whole.
+fn head(path: &Path) -> Result<Vec<u8>> {
     let mut head = Vec::with_capacity(64);
     std::fs::File::open(path)
         .and_then(|f| f.take(64).read_to_end(&mut head))
         .map_err(|e| Error::io("read", path, e))?;
-    let machine = match FileKind::parse(&head[..]) {
-        Ok(FileKind::Elf64) => elf_machine(&head).ok_or_else(|| {
-            Error::package(format!(
-                "{} has a truncated ELF header; rebuild it",
-                path.display()
-            ))
-        })?,
+    Ok(head)
+}
+
+/// `Some` for a 64-bit ELF file, with what it needs; None for any other file.
+pub fn inspect(path: &Path) -> Result<Option<Elf>> {
+    if !matches!(FileKind::parse(&head(path)?[..]), Ok(FileKind::Elf64)) {
+        return Ok(None);
+    }
+    let data = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    let broken = |e: object::read::Error| {
+        Error::package(format!(
+            "{} is a damaged ELF file ({e}); rebuild it",
+            path.display()
+        ))
+    };
+    let header = elf::FileHeader64::<object::Endianness>::parse(&data[..]).map_err(broken)?;
+    let endian = header.endian().map_err(broken)?;
+    let machine = header.e_machine(endian);
+    let kind = header.e_type(endian);
+    let sections = header.sections(endian, &data[..]).map_err(broken)?;
+    let glibc = glibc_needed(&sections, endian, &data).map_err(broken)?;
+    Ok(Some(Elf {
+        arch: lambda_arch(machine),
+        machine,
+        loadable: kind == elf::ET_EXEC || kind == elf::ET_DYN,
+        glibc,
+    }))
+}
+
+type Sections<'data> =
+    object::read::elf::SectionTable<'data, elf::FileHeader64<object::Endianness>>;
+
+/// The highest glibc version named in the GNU version-needs section (`readelf -V`).
+fn glibc_needed(
+    sections: &Sections,
+    endian: object::Endianness,
+    data: &[u8],
+) -> object::read::Result<Option<Glibc>> {
+    let Some((mut needs, link)) = sections.gnu_verneed(endian, data)? else {
+        return Ok(None);
+    };
+    let strings = sections.strings(endian, data, link)?;
+    let mut highest = None;
+    while let Some((_, mut aux)) = needs.next()? {
+        while let Some(entry) = aux.next()? {
+            let name = String::from_utf8_lossy(entry.name(endian, strings)?);
+            highest = highest.max(glibc_of(&name));
+        }
+    }
+    Ok(highest)
+}
+
+/// `GLIBC_2.34` -> 2.34. `GLIBC_ABI_DT_RELR` marks binaries that need glibc 2.36's packed
+/// relocations; `GLIBC_PRIVATE` and other markers carry no version.
+fn glibc_of(name: &str) -> Option<Glibc> {
+    let version = name.strip_prefix("GLIBC_")?;
+    if version == "ABI_DT_RELR" {
+        return Some(Glibc::new(2, 36));
+    }
+    Glibc::parse(version)
+}
+
+/// Check that a binary cargo built is a 64-bit Linux ELF for every architecture in `archs`.
+pub fn check(path: &Path, archs: &[String]) -> Result<Elf> {
+    let head = head(path)?;
+    match FileKind::parse(&head[..]) {
+        Ok(FileKind::Elf64) => {}
         Ok(other) => {
             return Err(Error::package(format!(
-                "{} is a {} file, not a 64-bit Linux ELF binary; build for Lambda with --target x86_64-unknown-linux-gnu or aarch64-unknown-linux-gnu (cargo-zigbuild or cross help off Linux)",
+                "{} is a {} file, not a 64-bit Linux ELF binary; build Linux binaries from any host with builder = \"zigbuild\" in [package.metadata.layer] (or --builder zigbuild), or with --target x86_64-unknown-linux-gnu / aarch64-unknown-linux-gnu on Linux",
                 path.display(),
                 describe(other)
             )));
@@ -57,8 +130,21 @@ pub fn check(path: &Path, archs: &[String]) -> Result<()> {
                 path.display()
             )));
         }
-    };
-    let actual = lambda_arch(machine).ok_or_else(|| {
+    }
+    let elf = inspect(path)?.ok_or_else(|| {
+        Error::package(format!(
+            "{} has a truncated ELF header; rebuild it",
+            path.display()
+        ))
+    })?;
+    check_arch(path, &elf, archs)?;
+    Ok(elf)
+}
+
+/// Every architecture the layer declares must be the binary's.
+pub fn check_arch(path: &Path, elf: &Elf, archs: &[String]) -> Result<()> {
+    let machine = elf.machine;
+    let actual = elf.arch.ok_or_else(|| {
         Error::package(format!(
             "{} is built for ELF machine {machine:?}, which Lambda does not run; build for x86_64 or aarch64",
             path.display()
@@ -68,19 +154,24 @@ pub fn check(path: &Path, archs: &[String]) -> Result<()> {
         return Err(Error::package(format!(
             "{} is an {actual} binary but compatible-architectures includes \"{wanted}\"; build with --target {} or set compatible-architectures = [\"{actual}\"]",
             path.display(),
-            if wanted == "arm64" {
-                "aarch64-unknown-linux-gnu"
-            } else {
-                "x86_64-unknown-linux-gnu"
-            }
+            default_triple(wanted)
         )));
     }
     Ok(())
 }
 
-fn elf_machine(head: &[u8]) -> Option<elf::Machine> {
-    let header = elf::FileHeader64::<object::Endianness>::parse(head).ok()?;
-    Some(header.e_machine(header.endian().ok()?))
+/// A validated `compatible-architectures` value, as a static name.
+pub fn arch_name(arch: &str) -> &'static str {
+    if arch == "arm64" { "arm64" } else { "x86_64" }
+}
+
+/// The glibc target triple of a Lambda architecture.
+pub fn default_triple(arch: &str) -> &'static str {
+    if arch == "arm64" {
+        "aarch64-unknown-linux-gnu"
+    } else {
+        "x86_64-unknown-linux-gnu"
+    }
 }
 
 fn describe(kind: FileKind) -> &'static str {
@@ -136,9 +227,19 @@ mod tests {
         let f = write(&[0xcf, 0xfa, 0xed, 0xfe, 7, 0, 0, 1, 3, 0, 0, 0, 2, 0, 0, 0]);
         let err = check(f.path(), &["x86_64".into()]).unwrap_err();
         assert!(err.message.contains("Mach-O"), "{err}");
+        assert!(err.message.contains("builder = \"zigbuild\""), "{err}");
         let f = write(b"#!/bin/sh\necho hi\n");
         let err = check(f.path(), &[]).unwrap_err();
         assert!(err.message.contains("no ELF header"), "{err}");
+    }
+
+    #[test]
+    fn glibc_version_names() {
+        assert_eq!(glibc_of("GLIBC_2.34"), Some(Glibc::new(2, 34)));
+        assert_eq!(glibc_of("GLIBC_2.2.5").unwrap().to_string(), "2.2.5");
+        assert_eq!(glibc_of("GLIBC_ABI_DT_RELR"), Some(Glibc::new(2, 36)));
+        assert_eq!(glibc_of("GLIBC_PRIVATE"), None);
+        assert_eq!(glibc_of("GCC_3.0"), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::aws::AwsArgs;
 use crate::compile::BuildOptions;
+use crate::config::Builder;
 use crate::output::MessageFormat;
 use crate::project::Selection;
 
@@ -71,9 +72,14 @@ impl SelectArgs {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct BuildArgs {
-    /// Build for this target triple, e.g. aarch64-unknown-linux-gnu.
+    /// Build for this target triple, e.g. aarch64-unknown-linux-musl; repeatable, one per
+    /// architecture. Default: from compatible-architectures, else the host.
     #[arg(long, value_name = "TRIPLE")]
-    pub target: Option<String>,
+    pub target: Vec<String>,
+    /// What builds the binaries (over `builder` in Cargo.toml): cargo, zigbuild (links against
+    /// the runtimes' glibc, from any host) or cross.
+    #[arg(long, value_enum, value_name = "BUILDER")]
+    pub builder: Option<Builder>,
     /// Build with the release profile (the default).
     #[arg(long, conflicts_with = "profile")]
     pub release: bool,
@@ -100,7 +106,8 @@ pub struct BuildArgs {
 impl BuildArgs {
     pub fn options(&self, quiet: bool) -> BuildOptions {
         BuildOptions {
-            target: self.target.clone(),
+            targets: self.target.clone(),
+            builder: self.builder,
             profile: self.profile.clone().unwrap_or_else(|| "release".into()),
             features: self
                 .features

@@ -26,6 +26,31 @@ pub enum LayerKind {
     Files,
 }
 
+/// What builds the layer's binaries.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Builder {
+    /// `cargo build`: the host's toolchain and linker.
+    #[default]
+    Cargo,
+    /// `cargo zigbuild`: links against the oldest glibc of the layer's runtimes, from any host.
+    Zigbuild,
+    /// `cross build`: builds inside a Linux container (Docker or Podman).
+    Cross,
+}
+
+impl Builder {
+    pub fn name(self) -> &'static str {
+        match self {
+            Builder::Cargo => "cargo",
+            Builder::Zigbuild => "zigbuild",
+            Builder::Cross => "cross",
+        }
+    }
+}
+
 /// One `include` entry: a glob relative to the package, and a destination in the layer.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,6 +79,7 @@ pub struct RawLayer {
     pub include: Option<Vec<Include>>,
     pub compatible_runtimes: Option<Vec<String>>,
     pub compatible_architectures: Option<Vec<String>>,
+    pub builder: Option<Builder>,
     pub license: Option<String>,
     pub region: Option<String>,
     pub regions: Option<Vec<String>>,
@@ -87,6 +113,9 @@ pub struct LayerConfig {
     pub compatible_runtimes: Vec<String>,
     /// None means: from `--target`, else the host.
     pub compatible_architectures: Option<Vec<String>>,
+    pub builder: Builder,
+    /// One of the per-architecture layers a two-architecture configuration becomes.
+    pub split: bool,
     pub license: Option<String>,
     pub regions: Vec<String>,
     pub artifacts_account: Option<String>,
@@ -138,6 +167,8 @@ pub fn parse_raw(value: &serde_json::Value, source: &Source) -> Result<RawLayer>
 fn describe_serde_error(message: &str) -> String {
     if message.starts_with("unknown field") {
         format!("{message}; see the configuration reference in the README")
+    } else if message.starts_with("unknown variant `") && message.contains("`zigbuild`") {
+        format!("{message} for `builder`")
     } else if message.starts_with("unknown variant") {
         format!("{message} for `kind`")
     } else {
@@ -298,6 +329,7 @@ pub fn merge(workspace: RawLayer, package: RawLayer) -> RawLayer {
         compatible_architectures: package
             .compatible_architectures
             .or(workspace.compatible_architectures),
+        builder: package.builder.or(workspace.builder),
         license: package.license.or(workspace.license),
         region,
         regions,
@@ -382,6 +414,8 @@ pub fn resolve(raw: RawLayer, pkg: &PackageInfo, src: &Source) -> Result<LayerCo
         include,
         compatible_runtimes: raw.compatible_runtimes.unwrap_or_default(),
         compatible_architectures: raw.compatible_architectures,
+        builder: raw.builder.unwrap_or_default(),
+        split: false,
         license,
         regions,
         artifacts_account: raw.artifacts_account,

@@ -98,17 +98,9 @@ fn include_error(layer: &LayerConfig, i: usize, field: &str, message: String) ->
 /// the glob starts in; `to` ending in '/' (or empty) is a directory, otherwise one file's name.
 fn include_entries(layer: &LayerConfig, i: usize, include: &Include) -> Result<Vec<Entry>> {
     let root = canonical(&layer.package_root)?;
-    let base = glob_base(&include.from);
-    let pattern = format!(
-        "{}/{}",
-        glob::Pattern::escape(&root.to_string_lossy()),
-        include.from
-    );
-    let options = glob::MatchOptions {
-        require_literal_leading_dot: true,
-        ..Default::default()
-    };
-    let matches = glob::glob_with(&pattern, options).map_err(|e| {
+    let pattern = include.from.trim_start_matches("./");
+    let base = glob_base(pattern);
+    let glob = IncludeGlob::new(pattern).map_err(|e| {
         include_error(
             layer,
             i,
@@ -117,9 +109,7 @@ fn include_entries(layer: &LayerConfig, i: usize, include: &Include) -> Result<V
         )
     })?;
     let mut files = BTreeMap::new();
-    for found in matches {
-        let path =
-            found.map_err(|e| Error::io("read", e.path(), std::io::Error::other(e.to_string())))?;
+    for path in glob.matches(&root, &base)? {
         for file in files_under(&path)? {
             let real = std::fs::canonicalize(&file).map_err(|e| {
                 include_error(
@@ -193,9 +183,96 @@ fn include_entries(layer: &LayerConfig, i: usize, include: &Include) -> Result<V
         .collect()
 }
 
+/// An `include` glob, matched against paths relative to the package: `*` and `?` stay within one
+/// path component, `**` spans any number of them (`lib/**` is every file below `lib/`), as in
+/// .gitignore. A hidden file or directory matches only a pattern component that itself starts
+/// with a literal `.`.
+struct IncludeGlob {
+    matcher: globset::GlobMatcher,
+    /// Pattern components that start with `.`, each matched against one hidden path component.
+    hidden: Vec<globset::GlobMatcher>,
+    /// How deep below the literal base directory a match can be; None with `**`.
+    depth: Option<usize>,
+}
+
+impl IncludeGlob {
+    fn new(pattern: &str) -> std::result::Result<IncludeGlob, globset::Error> {
+        let build = |text: &str| {
+            globset::GlobBuilder::new(text)
+                .literal_separator(true)
+                .build()
+                .map(|g| g.compile_matcher())
+        };
+        let components: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
+        let hidden = components
+            .iter()
+            .filter(|c| c.starts_with('.') && **c != "." && **c != "..")
+            .map(|c| build(c))
+            .collect::<std::result::Result<_, _>>()?;
+        let base_depth = glob_base(pattern).components().count();
+        let depth = (!components.contains(&"**")).then(|| components.len() - base_depth);
+        Ok(IncludeGlob {
+            matcher: build(pattern)?,
+            hidden,
+            depth,
+        })
+    }
+
+    /// The files and directories below `root` that the glob matches, in path order. A path that
+    /// cannot be read but would match is returned too, so the caller reports it.
+    fn matches(&self, root: &Path, base: &Path) -> Result<Vec<PathBuf>> {
+        let start = root.join(base);
+        if !start.is_dir() {
+            return Ok(Vec::new());
+        }
+        let mut walk = WalkDir::new(&start)
+            .follow_links(true)
+            .min_depth(1)
+            .sort_by_file_name();
+        if let Some(depth) = self.depth {
+            walk = walk.max_depth(depth);
+        }
+        let mut found = Vec::new();
+        let walk = walk.into_iter().filter_entry(|e| {
+            e.depth() == 0 || self.may_hold_matches(&e.file_name().to_string_lossy())
+        });
+        for item in walk {
+            let path = match item {
+                Ok(item) => item.into_path(),
+                Err(e) if e.loop_ancestor().is_some() => {
+                    let at = e.path().unwrap_or(&start).to_path_buf();
+                    return Err(Error::io("read", &at, e.into()));
+                }
+                // A dangling symlink: keep it if it matches, and let the caller name it.
+                Err(e) => match e.path() {
+                    Some(path) => path.to_path_buf(),
+                    None => return Err(Error::io("read", &start, e.into())),
+                },
+            };
+            let rel = path.strip_prefix(root).unwrap_or(&path);
+            if self.matcher.is_match(rel) && self.hidden_allowed(rel) {
+                found.push(path);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Hidden directories are walked only when the pattern names hidden components.
+    fn may_hold_matches(&self, name: &str) -> bool {
+        !name.starts_with('.') || !self.hidden.is_empty()
+    }
+
+    fn hidden_allowed(&self, rel: &Path) -> bool {
+        rel.components().all(|c| {
+            let name = c.as_os_str().to_string_lossy();
+            !name.starts_with('.') || self.hidden.iter().any(|h| h.is_match(name.as_ref()))
+        })
+    }
+}
+
 /// The directory part of a glob before its first wildcard: `config/*.yaml` -> `config`.
 fn glob_base(pattern: &str) -> PathBuf {
-    let wild = pattern.find(['*', '?', '[']).unwrap_or(pattern.len());
+    let wild = pattern.find(['*', '?', '[', '{']).unwrap_or(pattern.len());
     let literal = &pattern[..wild];
     if wild == pattern.len() {
         // A plain path: keep its own name.
@@ -314,6 +391,84 @@ fn check_unique_paths(layer: &LayerConfig, entries: &mut [Entry]) -> Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn matched(pattern: &str, files: &[&str]) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        for file in files {
+            let path = root.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x").unwrap();
+        }
+        let glob = IncludeGlob::new(pattern).unwrap();
+        glob.matches(&root, &glob_base(pattern))
+            .unwrap()
+            .iter()
+            .map(|p| slash_path(p.strip_prefix(&root).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn double_star_takes_every_file_below() {
+        assert_eq!(
+            matched("lib/**", &["lib/a.so", "lib/b.so"]),
+            ["lib/a.so", "lib/b.so"]
+        );
+        assert_eq!(
+            matched("lib/**", &["lib/a.so", "lib/x/b.so", "other/c"]),
+            ["lib/a.so", "lib/x", "lib/x/b.so"]
+        );
+        assert_eq!(
+            matched(
+                "**/*.yaml",
+                &["a.yaml", "x/b.yaml", "x/y/c.yaml", "x/d.txt"]
+            ),
+            ["a.yaml", "x/b.yaml", "x/y/c.yaml"]
+        );
+        assert_eq!(
+            matched("a/**/c", &["a/c", "a/b/c", "a/b/d"]),
+            ["a/b/c", "a/c"]
+        );
+    }
+
+    #[test]
+    fn star_stays_in_one_directory() {
+        assert_eq!(
+            matched("config/*.yaml", &["config/a.yaml", "config/x/b.yaml"]),
+            ["config/a.yaml"]
+        );
+        assert_eq!(matched("*.txt", &["a.txt", "d/b.txt"]), ["a.txt"]);
+    }
+
+    #[test]
+    fn hidden_files_need_a_literal_dot() {
+        assert_eq!(
+            matched("lib/**", &["lib/a", "lib/.hidden", "lib/.d/b"]),
+            ["lib/a"]
+        );
+        assert_eq!(
+            matched("lib/.*", &["lib/a", "lib/.hidden"]),
+            ["lib/.hidden"]
+        );
+        assert_eq!(matched(".config/**", &[".config/a", "b"]), [".config/a"]);
+        assert_eq!(
+            matched("**/.keep", &["x/.keep", "x/y/.keep", "x/z"]),
+            ["x/.keep", "x/y/.keep"]
+        );
+    }
+
+    #[test]
+    fn braces_and_plain_paths() {
+        assert_eq!(
+            matched("{a,b}.txt", &["a.txt", "b.txt", "c.txt"]),
+            ["a.txt", "b.txt"]
+        );
+        assert_eq!(
+            matched("config/app.yaml", &["config/app.yaml", "config/b.yaml"]),
+            ["config/app.yaml"]
+        );
+        assert_eq!(matched("missing/*.txt", &["a.txt"]), Vec::<String>::new());
+    }
 
     #[test]
     fn glob_base_is_the_literal_directory() {

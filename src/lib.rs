@@ -29,6 +29,7 @@ pub mod prune;
 pub mod publish;
 pub mod report;
 pub mod revoke;
+pub mod runtimes;
 pub mod s3;
 pub mod status;
 

@@ -8,13 +8,14 @@ use serde::Serialize;
 use crate::archive::{self, Archive, StoredEntry};
 use crate::binary;
 use crate::compile::{self, BuildOptions};
-use crate::config::{LayerConfig, LayerKind};
+use crate::config::{Builder, LayerConfig, LayerKind};
 use crate::error::{Error, Kind, Result};
-use crate::layout;
+use crate::layout::{self, Artifacts};
 use crate::limits::{MAX_UNZIPPED_BYTES, MAX_ZIP_BYTES};
 use crate::output::{self, MessageFormat};
 use crate::progress::Progress;
 use crate::project::{self, Project, Selection};
+use crate::runtimes::{self, Glibc, Os, Runtime};
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -115,6 +116,7 @@ pub fn pack_project(
     progress: &Progress,
 ) -> Result<Vec<Packaged>> {
     check_unique_names(project)?;
+    warn_deprecated(project, progress);
     let out_dir = out_dir(project, opts);
     let mut packaged = Vec::new();
     for layer in &project.layers {
@@ -158,25 +160,24 @@ fn pack(
     out_dir: &Path,
     progress: &Progress,
 ) -> Result<Packaged> {
-    let architectures = architectures(layer, opts.build.target.as_deref())?;
-    if !opts.build.no_build && layer.kind != LayerKind::Files {
-        progress.info(format!(
-            "building {} ({} profile{})",
-            layer.package,
-            opts.build.profile,
-            opts.build
-                .target
-                .as_deref()
-                .map(|t| format!(", {t}"))
-                .unwrap_or_default()
-        ));
-    }
-    let artifacts = compile::build(layer, &opts.build, &project.target_dir)?;
+    let runtime = oldest_runtime(layer, progress);
+    let plan = match layer.kind {
+        LayerKind::Files => None,
+        _ => Some(compile::plan(layer, &opts.build, runtime.glibc())?),
+    };
+    let architectures = architectures(layer, plan.as_ref());
+    let artifacts = match &plan {
+        Some(plan) => {
+            if !opts.build.no_build {
+                progress.info(building(layer, plan, &opts.build));
+            }
+            compile::build(layer, plan, &opts.build, &project.target_dir)?
+        }
+        None => Artifacts::default(),
+    };
     let step = progress.step(format!("packing layer {}", layer.name));
     let entries = layout::plan(layer, &artifacts)?;
-    for entry in entries.iter().filter(|e| e.built) {
-        binary::check(&entry.source, &architectures)?;
-    }
+    check_binaries(layer, &entries, &architectures, runtime)?;
     check_unzipped_size(&entries)?;
     let archive = archive::build(&entries, archive::timestamp()?)?;
     check_zip_size(layer, &archive)?;
@@ -196,28 +197,135 @@ fn pack(
     })
 }
 
-/// `compatible-architectures`, else the `--target` architecture, else the host's.
-fn architectures(layer: &LayerConfig, target: Option<&str>) -> Result<Vec<String>> {
-    if let Some(archs) = &layer.compatible_architectures {
-        return Ok(archs.clone());
+/// "building <package> (release profile, <target>, zigbuild)".
+fn building(layer: &LayerConfig, plan: &compile::Plan, opts: &BuildOptions) -> String {
+    let mut text = format!("building {} ({} profile", layer.package, opts.profile);
+    if let Some(target) = plan.build_target() {
+        text.push_str(&format!(", {target}"));
     }
-    if layer.kind == LayerKind::Files {
-        return Ok(Vec::new());
+    if plan.builder != Builder::Cargo {
+        text.push_str(&format!(", {}", plan.builder.name()));
     }
-    let arch = match target {
-        Some(triple) => binary::arch_of_triple(triple).ok_or_else(|| {
-            Error::config(format!(
-                "--target {triple}: Lambda runs only x86_64 and aarch64; pick one of those targets"
-            ))
-        })?,
-        None => binary::host_arch().ok_or_else(|| {
-            Error::config(format!(
-                "this host ({}) is not an architecture Lambda runs; pass --target x86_64-unknown-linux-gnu or aarch64-unknown-linux-gnu",
-                std::env::consts::ARCH
-            ))
-        })?,
+    text.push(')');
+    text
+}
+
+/// The runtime with the oldest glibc among `compatible-runtimes`; provided.al2023 when none are
+/// listed.
+fn oldest_runtime(layer: &LayerConfig, progress: &Progress) -> &'static Runtime {
+    if layer.compatible_runtimes.is_empty() {
+        progress.debug(format!(
+            "layer {} lists no compatible-runtimes; checking its binaries against {} (glibc {})",
+            layer.name,
+            runtimes::DEFAULT_RUNTIME,
+            Os::AmazonLinux2023.glibc()
+        ));
+    }
+    runtimes::oldest(&runtimes::of_layer(&layer.compatible_runtimes))
+        .or_else(|| runtimes::find(runtimes::DEFAULT_RUNTIME))
+        .expect("the runtime table lists the default runtime")
+}
+
+/// Warn once per deprecated runtime, whichever layers list it.
+fn warn_deprecated(project: &Project, progress: &Progress) {
+    let today = runtimes::today();
+    let mut seen: Vec<&str> = Vec::new();
+    for layer in &project.layers {
+        for runtime in runtimes::of_layer(&layer.compatible_runtimes) {
+            if seen.contains(&runtime.id) || layer.compatible_runtimes.is_empty() {
+                continue;
+            }
+            seen.push(runtime.id);
+            if let Some(warning) = runtimes::deprecation_warning(runtime, today) {
+                progress.warn(warning);
+            }
+        }
+    }
+}
+
+/// Every built binary must be a Linux ELF of the layer's architectures; every ELF executable or
+/// shared object among the includes too. None may need a newer glibc than the oldest runtime.
+fn check_binaries(
+    layer: &LayerConfig,
+    entries: &[layout::Entry],
+    architectures: &[String],
+    runtime: &Runtime,
+) -> Result<()> {
+    for entry in entries {
+        let elf = if entry.built {
+            binary::check(&entry.source, architectures)?
+        } else {
+            match binary::inspect(&entry.source)? {
+                Some(elf) if elf.loadable => {
+                    binary::check_arch(&entry.source, &elf, architectures)?;
+                    elf
+                }
+                _ => continue,
+            }
+        };
+        if let Some(needed) = elf.glibc.filter(|needed| *needed > runtime.glibc()) {
+            return Err(glibc_error(layer, entry, &elf, needed, runtime));
+        }
+    }
+    Ok(())
+}
+
+fn glibc_error(
+    layer: &LayerConfig,
+    entry: &layout::Entry,
+    elf: &binary::Elf,
+    needed: Glibc,
+    runtime: &Runtime,
+) -> Error {
+    let have = runtime.glibc();
+    let id = runtime.id;
+    let which = if layer.compatible_runtimes.is_empty() {
+        format!(
+            "compatible-runtimes is empty, so {id} is assumed, which runs on {} with glibc {have}",
+            runtime.os.name()
+        )
+    } else {
+        format!(
+            "runtime {id} runs on {} with glibc {have}",
+            runtime.os.name()
+        )
     };
-    Ok(vec![arch.to_string()])
+    let arch = elf.arch.unwrap_or("x86_64");
+    let musl = if arch == "arm64" {
+        "aarch64-unknown-linux-musl"
+    } else {
+        "x86_64-unknown-linux-musl"
+    };
+    let drop = if layer.compatible_runtimes.is_empty() {
+        String::new()
+    } else {
+        format!(", or remove \"{id}\" from compatible-runtimes")
+    };
+    let fix = if entry.built {
+        format!(
+            "build with builder = \"zigbuild\" (links against glibc {have}), or for a musl target (--target {musl}){drop}"
+        )
+    } else {
+        format!(
+            "rebuild that file against glibc {have} or older (for example with zig cc -target {}-linux-gnu.{have}) or statically{drop}",
+            if arch == "arm64" { "aarch64" } else { "x86_64" }
+        )
+    };
+    Error::package(format!(
+        "{} ({} in layer {}) needs GLIBC_{needed}, but {which}: it would fail at cold start with `version 'GLIBC_{needed}' not found`; {fix}",
+        entry.source.display(),
+        entry.path,
+        layer.name
+    ))
+}
+
+/// `compatible-architectures`, else the architecture the layer is built for.
+fn architectures(layer: &LayerConfig, plan: Option<&compile::Plan>) -> Vec<String> {
+    if let Some(archs) = &layer.compatible_architectures {
+        return archs.clone();
+    }
+    plan.map(|plan| vec![plan.arch.to_string()])
+        .unwrap_or_default()
 }
 
 fn largest(mut sizes: Vec<(u64, String)>) -> String {

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use cargo_metadata::{Metadata, MetadataCommand, Package, TargetKind};
 
-use crate::config::{self, LayerConfig, PackageInfo, RawLayer, Source};
+use crate::config::{self, LayerConfig, LayerKind, PackageInfo, RawLayer, Source};
 use crate::error::{Error, Kind, Result};
+use crate::limits;
 
 pub struct Project {
     pub workspace_root: PathBuf,
@@ -28,11 +29,23 @@ pub fn load(selection: &Selection) -> Result<Project> {
         .join("Cargo.toml")
         .into_std_path_buf();
     let workspace_raw = workspace_defaults(&metadata, &workspace_manifest)?;
-    let packages = select(&metadata, selection)?;
-    let layers = packages
-        .into_iter()
-        .map(|pkg| layer_config(pkg, workspace_raw.clone(), &workspace_manifest))
-        .collect::<Result<Vec<_>>>()?;
+    let (packages, layer_names) = select(&metadata, selection)?;
+    let mut layers = Vec::new();
+    for pkg in packages {
+        let layer = layer_config(pkg, workspace_raw.clone(), &workspace_manifest)?;
+        layers.extend(per_architecture(layer)?);
+    }
+    if !layer_names.is_empty() {
+        layers.retain(|l| l.split && layer_names.contains(&l.name));
+        if let Some(missing) = layer_names
+            .iter()
+            .find(|n| !layers.iter().any(|l| &&l.name == n))
+        {
+            return Err(Error::config(format!(
+                "-p {missing}: no such layer; a layer is split into <name>-x86_64 and <name>-arm64 only when compatible-architectures lists both"
+            )));
+        }
+    }
     Ok(Project {
         workspace_root: metadata.workspace_root.clone().into_std_path_buf(),
         target_dir: metadata.target_directory.clone().into_std_path_buf(),
@@ -75,28 +88,87 @@ fn has_layer_metadata(pkg: &Package) -> bool {
     pkg.metadata.get("layer").is_some()
 }
 
-/// `-p` wins; else the package of the manifest in use, if it has layer metadata; else every
-/// workspace member that has it.
-fn select<'a>(metadata: &'a Metadata, selection: &Selection) -> Result<Vec<&'a Package>> {
+/// The layer names a two-architecture layer becomes: `<name>-x86_64` and `<name>-arm64`.
+const ARCH_SUFFIXES: [&str; 2] = ["x86_64", "arm64"];
+
+/// A layer that carries binaries for both architectures becomes one layer per architecture,
+/// each with its own build, zip, version and grants (as layer vendors publish them). A `files`
+/// layer stays one layer with both architectures.
+fn per_architecture(layer: LayerConfig) -> Result<Vec<LayerConfig>> {
+    let two = layer
+        .compatible_architectures
+        .as_ref()
+        .is_some_and(|archs| archs.len() == 2);
+    if !two || layer.kind == LayerKind::Files {
+        return Ok(vec![layer]);
+    }
+    ARCH_SUFFIXES
+        .iter()
+        .map(|arch| {
+            let name = format!("{}-{arch}", layer.name);
+            check_split_name(&layer, &name)?;
+            Ok(LayerConfig {
+                name,
+                compatible_architectures: Some(vec![arch.to_string()]),
+                split: true,
+                ..layer.clone()
+            })
+        })
+        .collect()
+}
+
+fn check_split_name(layer: &LayerConfig, name: &str) -> Result<()> {
+    let mut checks = vec![limits::layer_name(name)];
+    checks.extend(
+        layer
+            .regions
+            .iter()
+            .map(|region| limits::version_arn_length(name, region)),
+    );
+    for check in checks {
+        check.map_err(|message| {
+            Error::at_key(
+                Kind::Config,
+                &layer.manifest_path,
+                "package.metadata.layer.name",
+                format!(
+                    "{message} (with two compatible-architectures the layer is published as {name})"
+                ),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// `-p` wins (a package, or a per-architecture layer such as `my-ext-arm64`); else the package of
+/// the manifest in use, if it has layer metadata; else every workspace member that has it.
+/// Also returns the per-architecture layer names that `-p` picked.
+fn select<'a>(
+    metadata: &'a Metadata,
+    selection: &Selection,
+) -> Result<(Vec<&'a Package>, Vec<String>)> {
     let members = metadata.workspace_packages();
     if !selection.packages.is_empty() {
-        return selection
-            .packages
-            .iter()
-            .map(|name| {
-                members
-                    .iter()
-                    .find(|p| p.name.as_str() == name)
-                    .copied()
-                    .ok_or_else(|| {
-                        let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
-                        Error::config(format!(
-                            "-p {name}: no such package in this workspace; members are: {}",
-                            names.join(", ")
-                        ))
-                    })
-            })
-            .collect();
+        let mut packages: Vec<&Package> = Vec::new();
+        let mut layer_names = Vec::new();
+        for name in &selection.packages {
+            let pkg = match members.iter().find(|p| p.name.as_str() == name) {
+                Some(pkg) => pkg,
+                None => {
+                    layer_names.push(name.clone());
+                    split_owner(&members, name)?
+                }
+            };
+            if !packages.iter().any(|p| p.id == pkg.id) {
+                packages.push(pkg);
+            }
+        }
+        if !layer_names.is_empty() && layer_names.len() != selection.packages.len() {
+            return Err(Error::config(
+                "-p: pick either packages or per-architecture layers, not both",
+            ));
+        }
+        return Ok((packages, layer_names));
     }
     let current = current_manifest(selection.manifest_path.as_deref());
     if let Some(pkg) = members
@@ -104,7 +176,7 @@ fn select<'a>(metadata: &'a Metadata, selection: &Selection) -> Result<Vec<&'a P
         .find(|p| current.as_deref() == Some(p.manifest_path.as_std_path()))
         && has_layer_metadata(pkg)
     {
-        return Ok(vec![pkg]);
+        return Ok((vec![pkg], Vec::new()));
     }
     let with_layer: Vec<&Package> = members
         .into_iter()
@@ -115,7 +187,35 @@ fn select<'a>(metadata: &'a Metadata, selection: &Selection) -> Result<Vec<&'a P
             "no package here has a [package.metadata.layer] table; add one to Cargo.toml (see the README), or pick a package with -p",
         ));
     }
-    Ok(with_layer)
+    Ok((with_layer, Vec::new()))
+}
+
+/// The package whose layer `-p <name>-<arch>` names. The layer name may differ from the package
+/// name, so each candidate's layer table is read.
+fn split_owner<'a>(members: &[&'a Package], spec: &str) -> Result<&'a Package> {
+    let not_found = || {
+        let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
+        Error::config(format!(
+            "-p {spec}: no such package in this workspace (nor a per-architecture layer <name>-x86_64 or <name>-arm64); members are: {}",
+            names.join(", ")
+        ))
+    };
+    let base = ARCH_SUFFIXES
+        .iter()
+        .find_map(|arch| spec.strip_suffix(&format!("-{arch}")))
+        .ok_or_else(not_found)?;
+    members
+        .iter()
+        .copied()
+        .filter(|p| has_layer_metadata(p))
+        .find(|p| {
+            let name = p.metadata["layer"]
+                .get("name")
+                .and_then(|n| n.as_str())
+                .unwrap_or(p.name.as_str());
+            name == base
+        })
+        .ok_or_else(not_found)
 }
 
 /// The Cargo.toml cargo itself would use: `--manifest-path`, else the nearest one upwards.
@@ -178,9 +278,9 @@ pub fn one_layer<'a>(project: &'a Project, command: &str) -> Result<&'a LayerCon
     match project.layers.as_slice() {
         [layer] => Ok(layer),
         layers => {
-            let names: Vec<&str> = layers.iter().map(|l| l.package.as_str()).collect();
+            let names: Vec<&str> = layers.iter().map(|l| l.name.as_str()).collect();
             Err(Error::config(format!(
-                "{command} acts on one layer, but {} packages are selected ({}); pick one with -p",
+                "{command} acts on one layer, but {} layers are selected ({}); pick one with -p <package or layer name>",
                 layers.len(),
                 names.join(", ")
             )))

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use cargo_layer::config::LayerKind;
+use cargo_layer::config::{Builder, LayerKind};
 use cargo_layer::limits;
 use cargo_layer::project::{self, Selection};
 use common::{TempCrate, error_line, example_manifest, fixture_manifest};
@@ -545,6 +545,117 @@ fn include_to_with_parent_dir() {
     );
 }
 
+// ---- builders and architectures ----
+
+#[test]
+fn bad_builder() {
+    layer_error(
+        "builder = \"docker\"",
+        CONFIG,
+        "builder",
+        &["unknown variant `docker`", "`cargo`, `zigbuild`, `cross`"],
+    );
+}
+
+#[test]
+fn builder_is_inherited_from_the_workspace() {
+    let krate = TempCrate::new(&[
+        (
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"ext\"]\n\n[workspace.metadata.layer]\nbuilder = \"zigbuild\"\n",
+        ),
+        (
+            "ext/Cargo.toml",
+            "[package]\nname = \"ext\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[package.metadata.layer]\nkind = \"bin\"\n",
+        ),
+        ("ext/src/main.rs", "fn main() {}\n"),
+    ]);
+    let project = project::load(&Selection {
+        manifest_path: Some(krate.manifest()),
+        packages: Vec::new(),
+    })
+    .unwrap();
+    assert_eq!(project.layers[0].builder, Builder::Zigbuild);
+}
+
+#[test]
+fn two_architectures_split_into_one_layer_each() {
+    let krate = layer_crate(
+        "compatible-architectures = [\"arm64\", \"x86_64\"]\nregion = \"eu-central-1\"",
+        &[],
+    );
+    let project = project::load(&Selection {
+        manifest_path: Some(krate.manifest()),
+        packages: Vec::new(),
+    })
+    .unwrap();
+    let layers: Vec<(&str, Vec<String>)> = project
+        .layers
+        .iter()
+        .map(|l| (l.name.as_str(), l.compatible_architectures.clone().unwrap()))
+        .collect();
+    assert_eq!(
+        layers,
+        [
+            ("fixture-x86_64", vec!["x86_64".to_string()]),
+            ("fixture-arm64", vec!["arm64".to_string()])
+        ]
+    );
+    assert!(project.layers.iter().all(|l| l.split));
+}
+
+#[test]
+fn a_name_too_long_once_split_names_the_key() {
+    let name = "n".repeat(limits::MAX_LAYER_NAME - 3);
+    layer_error(
+        &format!("name = \"{name}\"\ncompatible-architectures = [\"x86_64\", \"arm64\"]"),
+        CONFIG,
+        "name",
+        &["with two compatible-architectures the layer is published as"],
+    );
+}
+
+#[test]
+fn p_with_a_layer_that_is_not_split() {
+    let krate = layer_crate("compatible-architectures = [\"arm64\"]", &[]);
+    let out = krate.package(&["--no-build", "-p", "fixture-arm64"]);
+    let line = error_line(&out);
+    assert_eq!(out.status.code(), Some(CONFIG), "{line}");
+    assert!(line.contains("-p fixture-arm64: no such layer"), "{line}");
+    let out = krate.package(&["--no-build", "-p", "nothing-arm64"]);
+    let line = error_line(&out);
+    assert_eq!(out.status.code(), Some(CONFIG), "{line}");
+    assert!(
+        line.contains("-p nothing-arm64: no such package in this workspace"),
+        "{line}"
+    );
+}
+
+#[test]
+fn several_targets_without_compatible_architectures() {
+    let krate = layer_crate("kind = \"bin\"", &[]);
+    let out = krate.package(&[
+        "--no-build",
+        "--target",
+        "x86_64-unknown-linux-gnu",
+        "--target",
+        "aarch64-unknown-linux-gnu",
+    ]);
+    let line = error_line(&out);
+    assert_eq!(out.status.code(), Some(CONFIG), "{line}");
+    assert!(
+        line.starts_with(&format!(
+            "error: {}: package.metadata.layer.compatible-architectures: is not set",
+            krate.manifest().display()
+        )),
+        "{line}"
+    );
+    assert!(
+        line.contains("set compatible-architectures = [\"x86_64\", \"arm64\"]"),
+        "{line}"
+    );
+}
+
 // ---- include: checked against the files (exit 5) ----
 
 #[test]
@@ -840,10 +951,7 @@ fn hello_extension_example_parses() {
     assert_eq!(layer.bins, ["hello-extension"]);
     assert_eq!(layer.description.as_deref(), Some("Hello from cargo-layer"));
     assert_eq!(layer.license.as_deref(), Some("MIT"));
-    assert_eq!(
-        layer.compatible_runtimes,
-        ["provided.al2023", "provided.al2"]
-    );
+    assert_eq!(layer.compatible_runtimes, ["provided.al2023"]);
     assert_eq!(layer.compatible_architectures, None);
     assert_eq!(layer.regions, ["eu-central-1"]);
     assert_eq!(layer.artifacts_account.as_deref(), Some("111111111111"));

@@ -15,6 +15,7 @@ fn every_test_named_in_docs_errors_md_exists() {
         "faults",
         "trust",
         "scale",
+        "build_for_lambda",
     ]
     .iter()
     .map(|f| std::fs::read_to_string(root.join(format!("tests/{f}.rs"))).unwrap())

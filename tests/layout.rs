@@ -229,6 +229,58 @@ fn recursive_glob() {
 }
 
 #[test]
+fn double_star_takes_every_file_below_a_directory_without_subfolders() {
+    let (_dir, root) = package(&[
+        ("lib/liba.so", "a", 0o755),
+        ("lib/libb.so", "b", 0o644),
+        ("lib/.hidden", "h", 0o644),
+        ("other.txt", "o", 0o644),
+    ]);
+    let entries = plan(
+        &layer(&root, LayerKind::Files, &[], &[("lib/**", "lib/")]),
+        &Artifacts::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        paths(&entries),
+        [p("lib/liba.so", 0o755), p("lib/libb.so", 0o644)]
+    );
+}
+
+#[test]
+fn double_star_keeps_nested_paths_below_the_glob_base() {
+    let (_dir, root) = package(&[
+        ("lib/liba.so", "a", 0o644),
+        ("lib/python/mod.py", "m", 0o644),
+        ("lib/python/pkg/init.py", "i", 0o644),
+    ]);
+    let entries = plan(
+        &layer(&root, LayerKind::Files, &[], &[("lib/**", "")]),
+        &Artifacts::default(),
+    )
+    .unwrap();
+    let got: Vec<String> = entries.into_iter().map(|e| e.path).collect();
+    assert_eq!(got, ["liba.so", "python/mod.py", "python/pkg/init.py"]);
+}
+
+#[test]
+fn double_star_in_the_middle_matches_zero_or_more_directories() {
+    let (_dir, root) = package(&[
+        ("share/x.yaml", "0", 0o644),
+        ("share/a/x.yaml", "1", 0o644),
+        ("share/a/b/x.yaml", "2", 0o644),
+        ("share/a/b/y.txt", "n", 0o644),
+    ]);
+    let entries = plan(
+        &layer(&root, LayerKind::Files, &[], &[("share/**/x.yaml", "etc/")]),
+        &Artifacts::default(),
+    )
+    .unwrap();
+    let got: Vec<String> = entries.into_iter().map(|e| e.path).collect();
+    assert_eq!(got, ["etc/a/b/x.yaml", "etc/a/x.yaml", "etc/x.yaml"]);
+}
+
+#[test]
 fn star_does_not_match_dotfiles() {
     let (_dir, root) = package(&[
         ("config/app.yaml", "a", 0o644),

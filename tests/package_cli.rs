@@ -126,7 +126,7 @@ fn hello_extension_report_matches_its_zip() {
     assert_eq!(report["kind"], "extension");
     assert_eq!(
         report["compatible_runtimes"],
-        serde_json::json!(["provided.al2023", "provided.al2"])
+        serde_json::json!(["provided.al2023"])
     );
     assert_eq!(
         report["compatible_architectures"],
@@ -478,10 +478,25 @@ fn architecture_mismatch_fails() {
         "arm64" => ("x86_64", "arm64"),
         _ => ("arm64", "x86_64"),
     };
-    // The cargo-layer executable itself is a host ELF binary.
+    // The cargo-layer executable itself is a host ELF binary, put where the build for the
+    // configured architecture would have put the binary.
+    let triple = match wanted {
+        "arm64" => "aarch64-unknown-linux-gnu",
+        _ => "x86_64-unknown-linux-gnu",
+    };
     let krate = crate_with_binary(
         &format!("kind = \"extension\"\ncompatible-architectures = [\"{wanted}\"]"),
-        |path| std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_cargo-layer"), path).unwrap(),
+        |path| {
+            let path = path
+                .parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .join(triple)
+                .join("release/fixture");
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_cargo-layer"), path).unwrap()
+        },
     );
     let out = krate.package(&["--no-build"]);
     let line = error_line(&out);

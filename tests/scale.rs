@@ -11,7 +11,6 @@ dev = { accounts = ["222222222222"] }
 prod = { accounts = ["333333333333"] }
 "#;
 
-
 fn json_lines(assert: &assert_cmd::assert::Assert) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(&assert.get_output().stdout)
         .lines()

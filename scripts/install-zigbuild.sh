@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs cargo-zigbuild and zig (the `ziglang` package) from PyPI into .venv, once, pinned.
+# tests/zigbuild.rs builds a fixture with `builder = "zigbuild"` through them, and makes real
+# aarch64 and x86_64 ELF files with `python -m ziglang cc`. A second run with the right versions
+# already present only checks them (well under a second).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_ZIGBUILD_VERSION=0.24.0
+ZIGLANG_VERSION=0.17.0
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+
+if .venv/bin/python - "$CARGO_ZIGBUILD_VERSION" "$ZIGLANG_VERSION" <<'PY' && [ -x .venv/bin/cargo-zigbuild ]; then
+import sys
+from importlib.metadata import PackageNotFoundError, version
+try:
+    ok = version("cargo-zigbuild") == sys.argv[1] and version("ziglang") == sys.argv[2]
+except PackageNotFoundError:
+    ok = False
+sys.exit(0 if ok else 1)
+PY
+  exit 0
+fi
+echo "installing cargo-zigbuild==$CARGO_ZIGBUILD_VERSION ziglang==$ZIGLANG_VERSION into .venv" >&2
+.venv/bin/pip install --quiet --disable-pip-version-check \
+  "cargo-zigbuild==$CARGO_ZIGBUILD_VERSION" "ziglang==$ZIGLANG_VERSION"
