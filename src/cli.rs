@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::aws::AwsArgs;
-use crate::compile::BuildOptions;
-use crate::config::Builder;
 use crate::output::MessageFormat;
+use crate::pack::compile::BuildOptions;
 use crate::project::Selection;
+use crate::project::config::Builder;
 
 #[derive(Debug, Parser)]
 #[command(

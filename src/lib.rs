@@ -3,35 +3,15 @@
 //!
 //! `main.rs` only calls [`run`]; tests drive the same entry point in-process.
 
-pub mod archive;
 pub mod aws;
-pub mod binary;
 pub mod cli;
-pub mod compile;
-pub mod config;
-pub mod dedupe;
+pub mod commands;
 pub mod error;
-pub mod github;
-pub mod grant;
-pub mod iam_policy;
 pub mod interrupt;
-pub mod layers;
-pub mod layout;
-pub mod limits;
-pub mod manifest;
 pub mod output;
-pub mod package;
-pub mod policy;
-pub mod progress;
+pub mod pack;
 pub mod project;
-pub mod promote;
-pub mod prune;
-pub mod publish;
-pub mod report;
-pub mod revoke;
-pub mod runtimes;
-pub mod s3;
-pub mod status;
+pub mod schema;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -39,8 +19,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
+use crate::commands::{iam_policy, promote, prune, publish, revoke, status};
 use crate::error::Result;
-use crate::progress::Progress;
+use crate::output::progress::Progress;
 
 /// Parse arguments (as `cargo layer ...` or `cargo-layer ...`), run, and map errors to exit codes.
 pub fn run<I, T>(args: I) -> ExitCode
@@ -74,12 +55,12 @@ where
 fn execute(cli: &Cli, progress: &Progress) -> Result<()> {
     match &cli.command {
         Command::Package(args) => {
-            let opts = package::Options {
+            let opts = pack::Options {
                 selection: args.select.selection(),
                 build: args.build.options(cli.quiet),
                 out_dir: args.out_dir.clone(),
             };
-            package::run(&opts, cli.message_format, progress).map(|_| ())
+            pack::run(&opts, cli.message_format, progress).map(|_| ())
         }
         Command::IamPolicy(args) => iam_policy::run(args, progress),
         Command::Publish(args) => block_on(publish::run(args, cli.message_format, progress)),
@@ -120,5 +101,5 @@ fn report_error(err: &error::Error) {
         .filter(|l| !l.is_empty())
         .collect();
     eprintln!("error: {}", line.join(" "));
-    github::annotate_error(err);
+    output::github::annotate_error(err);
 }

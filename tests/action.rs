@@ -348,7 +348,7 @@ fn file_command_grammar_matches_the_runner() {
     assert!(parse_file_command("a<<b<<c\n").is_err());
 
     // What the binary writes parses back to the same values.
-    let written = cargo_layer::github::format_outputs(&[
+    let written = cargo_layer::output::github::format_outputs(&[
         ("one", "1".into()),
         ("json", "{\n  \"k\": \"v=<<\"\n}".into()),
     ]);
@@ -760,7 +760,10 @@ fn publish_through_the_action_sets_the_outputs_and_lists_the_grants_per_stage() 
     assert_eq!(out["published"], "true");
     assert_eq!(out["region"], aws::REGION);
     let zip = std::fs::read(krate.zip()).unwrap();
-    assert_eq!(out["code-sha256"], cargo_layer::archive::code_sha256(&zip));
+    assert_eq!(
+        out["code-sha256"],
+        cargo_layer::pack::archive::code_sha256(&zip)
+    );
     let manifest_path = Path::new(&out["layer-manifest"]);
     assert!(manifest_path.is_file(), "{manifest_path:?}");
     assert_eq!(
@@ -979,7 +982,7 @@ fn package_through_the_action_hands_over_the_report() {
     let zip = std::fs::read(krate.zip()).unwrap();
     assert_eq!(
         report["code_sha256"],
-        cargo_layer::archive::code_sha256(&zip).as_str()
+        cargo_layer::pack::archive::code_sha256(&zip).as_str()
     );
     assert_eq!(run.outputs["layer-version-arn"], "");
 }

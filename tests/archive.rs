@@ -9,9 +9,9 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine;
-use cargo_layer::archive::{self, Archive};
-use cargo_layer::config::{Include, LayerConfig, LayerKind};
-use cargo_layer::layout::{self, Artifacts, Entry};
+use cargo_layer::pack::archive::{self, Archive};
+use cargo_layer::pack::layout::{self, Artifacts, Entry};
+use cargo_layer::project::config::{Include, LayerConfig, LayerKind};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 use zip::{CompressionMethod, DateTime, ZipArchive};

@@ -128,15 +128,15 @@ fn unzip_one(zip: &Path, path: &str) -> Vec<u8> {
     bytes
 }
 
-fn highest_glibc(path: &Path) -> Option<cargo_layer::runtimes::Glibc> {
-    cargo_layer::binary::inspect(path)
+fn highest_glibc(path: &Path) -> Option<cargo_layer::project::runtimes::Glibc> {
+    cargo_layer::pack::binary::inspect(path)
         .unwrap()
         .expect("an ELF file")
         .glibc
 }
 
-fn glibc(text: &str) -> cargo_layer::runtimes::Glibc {
-    cargo_layer::runtimes::Glibc::parse(text).unwrap()
+fn glibc(text: &str) -> cargo_layer::project::runtimes::Glibc {
+    cargo_layer::project::runtimes::Glibc::parse(text).unwrap()
 }
 
 // ---- reading glibc needs ----
@@ -159,7 +159,7 @@ fn glibc_needs_agree_with_readelf() {
         let highest = text
             .split(|c: char| c.is_whitespace())
             .filter_map(|word| word.strip_prefix("GLIBC_"))
-            .filter_map(cargo_layer::runtimes::Glibc::parse)
+            .filter_map(cargo_layer::project::runtimes::Glibc::parse)
             .max();
         assert!(highest.is_some(), "{} needs some glibc", file.display());
         assert_eq!(highest_glibc(&file), highest, "{}", file.display());

@@ -6,8 +6,8 @@ mod common;
 
 use std::path::Path;
 
-use cargo_layer::config::{Builder, LayerKind};
-use cargo_layer::limits;
+use cargo_layer::project::config::{Builder, LayerKind};
+use cargo_layer::project::limits;
 use cargo_layer::project::{self, Selection};
 use common::{TempCrate, error_line, example_manifest, fixture_manifest};
 

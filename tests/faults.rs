@@ -70,7 +70,7 @@ fn check_end_state(krate: &FilesCrate, out: &serde_json::Value) {
     let version = versions[0];
     assert_eq!(out["version"], version);
     let zip = std::fs::read(krate.zip()).unwrap();
-    let code = cargo_layer::archive::code_sha256(&zip);
+    let code = cargo_layer::pack::archive::code_sha256(&zip);
     assert_eq!(lambda.code_sha256(&krate.name, version), code);
     assert_eq!(out["code_sha256"], code.as_str());
     // moto stores a retried AddLayerVersionPermission twice where AWS answers

@@ -1,12 +1,12 @@
-//! Where files land in the layer, in-process through `cargo_layer::layout::plan`.
+//! Where files land in the layer, in-process through `cargo_layer::pack::layout::plan`.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use cargo_layer::config::{Include, KeyOrigin, LayerConfig, LayerKind};
 use cargo_layer::error::Kind;
-use cargo_layer::layout::{Artifacts, Entry, plan};
+use cargo_layer::pack::layout::{Artifacts, Entry, plan};
+use cargo_layer::project::config::{Include, KeyOrigin, LayerConfig, LayerKind};
 use tempfile::TempDir;
 
 /// A package directory with files at (path, contents, mode).
@@ -404,7 +404,7 @@ fn output_is_sorted_whatever_the_include_order() {
     let got: Vec<&str> = forward.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(got, ["b.txt", "bin/tool", "docs/a.txt", "z.txt"]);
     // The same files, paths and modes; only which `include` index each came from differs.
-    let files = |entries: &[cargo_layer::layout::Entry]| -> Vec<_> {
+    let files = |entries: &[cargo_layer::pack::layout::Entry]| -> Vec<_> {
         entries
             .iter()
             .map(|e| (e.path.clone(), e.source.clone(), e.mode, e.built))

@@ -5,9 +5,9 @@
 use std::collections::BTreeSet;
 use std::io::Cursor;
 
-use cargo_layer::archive;
-use cargo_layer::config::{Include, KeyOrigin, LayerConfig, LayerKind};
-use cargo_layer::layout::{self, Artifacts};
+use cargo_layer::pack::archive;
+use cargo_layer::pack::layout::{self, Artifacts};
+use cargo_layer::project::config::{Include, KeyOrigin, LayerConfig, LayerKind};
 use proptest::prelude::*;
 
 fn segment() -> impl Strategy<Value = String> {

@@ -55,7 +55,7 @@ fn first_publish_creates_one_version_grants_every_stage_and_writes_results() {
     let zip = std::fs::read(krate.zip()).unwrap();
     assert_eq!(
         out["code_sha256"],
-        cargo_layer::archive::code_sha256(&zip).as_str()
+        cargo_layer::pack::archive::code_sha256(&zip).as_str()
     );
     assert_eq!(out["zip_size"], zip.len() as u64);
     let grants = out["grants"].as_array().unwrap();

@@ -17,11 +17,11 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 
 use cargo_layer::aws::Aws;
-use cargo_layer::dedupe;
-use cargo_layer::grant::{self, Status, Wanted};
-use cargo_layer::layers::{Layer, Version};
-use cargo_layer::policy::Target;
-use cargo_layer::progress::Progress;
+use cargo_layer::aws::dedupe;
+use cargo_layer::aws::grant::{self, Status, Wanted};
+use cargo_layer::aws::layers::{Layer, Version};
+use cargo_layer::aws::policy::Target;
+use cargo_layer::output::progress::Progress;
 
 const LAYER: &str = "hello";
 const ARN: &str = "arn:aws:lambda:eu-central-1:111111111111:layer:hello";

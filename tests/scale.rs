@@ -126,7 +126,7 @@ fn a_layer_over_50_mb_goes_through_s3_once() {
     );
     let zip = std::fs::read(krate.zip()).unwrap();
     assert!(zip.len() > 52_428_800);
-    let code = cargo_layer::archive::code_sha256(&zip);
+    let code = cargo_layer::pack::archive::code_sha256(&zip);
     assert_eq!(out["code_sha256"], code.as_str());
     let lambda = lambda_as(&krate.account);
     assert_eq!(lambda.code_sha256(&krate.name, 1), code);

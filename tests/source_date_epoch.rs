@@ -1,7 +1,7 @@
 //! `SOURCE_DATE_EPOCH` is read from the process environment, which is global: this binary holds
 //! exactly one test so nothing else can observe the variable while it is set.
 
-use cargo_layer::archive;
+use cargo_layer::pack::archive;
 use zip::DateTime;
 
 #[test]

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use aws::proxy::Proxy;
 use aws::{FilesCrate, fresh_account, json, lambda_as, moto, role, stderr};
-use cargo_layer::archive;
+use cargo_layer::pack::archive;
 
 const STAGES: &str = r#"
 dev = { accounts = ["222222222222"] }

@@ -305,7 +305,8 @@ impl Lambda {
             else {
                 return Vec::new();
             };
-            let policy = cargo_layer::policy::Policy::parse(out.policy().unwrap(), None).unwrap();
+            let policy =
+                cargo_layer::aws::policy::Policy::parse(out.policy().unwrap(), None).unwrap();
             let mut sids: Vec<String> = policy.statements.into_iter().map(|s| s.sid).collect();
             sids.sort();
             sids

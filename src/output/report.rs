@@ -3,12 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::aws::grant::{GrantResult, Status};
 use crate::error::{Error, Kind, Result};
-use crate::github;
-use crate::grant::{GrantResult, Status};
-use crate::manifest::{Manifest, Plan};
+use crate::output::github;
+use crate::output::progress::Progress;
 use crate::output::{self, MessageFormat};
-use crate::progress::Progress;
+use crate::schema::{Manifest, Plan};
 
 pub fn manifest(m: &Manifest, path: Option<&Path>, format: MessageFormat, progress: &Progress) {
     match format {

@@ -9,11 +9,11 @@ use std::process::{Command, Stdio};
 
 use cargo_metadata::{Message, TargetKind};
 
-use crate::binary;
-use crate::config::{Builder, LayerConfig, LayerKind};
 use crate::error::{Error, Kind, Result};
-use crate::layout::Artifacts;
-use crate::runtimes::Glibc;
+use crate::pack::binary;
+use crate::pack::layout::Artifacts;
+use crate::project::config::{Builder, LayerConfig, LayerKind};
+use crate::project::runtimes::Glibc;
 
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {

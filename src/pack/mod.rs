@@ -1,21 +1,25 @@
 //! `cargo layer package`: build, map, check and zip each selected layer. Every check runs before
 //! any zip is written, so a failed run leaves the previous zips untouched.
 
+pub mod archive;
+pub mod binary;
+pub mod compile;
+pub mod layout;
+
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::archive::{self, Archive, StoredEntry};
-use crate::binary;
-use crate::compile::{self, BuildOptions};
-use crate::config::{Builder, LayerConfig, LayerKind};
 use crate::error::{Error, Kind, Result};
-use crate::layout::{self, Artifacts};
-use crate::limits::{MAX_UNZIPPED_BYTES, MAX_ZIP_BYTES};
+use crate::output::progress::Progress;
 use crate::output::{self, MessageFormat};
-use crate::progress::Progress;
+use crate::project::config::{Builder, LayerConfig, LayerKind};
+use crate::project::limits::{MAX_UNZIPPED_BYTES, MAX_ZIP_BYTES};
+use crate::project::runtimes::{self, Glibc, Os, Runtime};
 use crate::project::{self, Project, Selection};
-use crate::runtimes::{self, Glibc, Os, Runtime};
+use archive::{Archive, StoredEntry};
+use compile::BuildOptions;
+use layout::Artifacts;
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {

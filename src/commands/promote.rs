@@ -5,17 +5,17 @@
 use std::path::PathBuf;
 
 use crate::aws;
+use crate::aws::grant;
+use crate::aws::layers::{Layer, VersionArn};
 use crate::cli::PromoteArgs;
-use crate::config::LayerConfig;
+use crate::commands::publish::grant_step;
 use crate::error::{Error, Kind, Result};
-use crate::grant;
-use crate::layers::{Layer, VersionArn};
-use crate::manifest::{self, Manifest, Plan, Step};
 use crate::output::MessageFormat;
-use crate::progress::Progress;
+use crate::output::progress::Progress;
+use crate::output::report;
 use crate::project;
-use crate::publish::grant_step;
-use crate::report;
+use crate::project::config::LayerConfig;
+use crate::schema::{self, Manifest, Plan, Step};
 
 /// The version to promote, as the user named it.
 struct Target {
@@ -114,7 +114,7 @@ pub async fn run(args: &PromoteArgs, format: MessageFormat, progress: &Progress)
 
 fn target(args: &PromoteArgs, layers: &[LayerConfig]) -> Result<Target> {
     if let Some(path) = &args.manifest {
-        let m = manifest::read(path)?;
+        let m = schema::read(path)?;
         return Ok(Target {
             name: m.name,
             region: Some(m.region),

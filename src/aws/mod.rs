@@ -2,6 +2,12 @@
 //! as GitHub OIDC provides it, container and instance roles), an optional role to assume, the
 //! STS account guard, and one place that turns SDK errors into messages with a fix.
 
+pub mod dedupe;
+pub mod grant;
+pub mod layers;
+pub mod policy;
+pub mod s3;
+
 use std::time::{Duration, SystemTime};
 
 use aws_config::BehaviorVersion;
@@ -84,7 +90,8 @@ pub async fn connect(
 ) -> Result<Session> {
     let role = args.assume_role.as_deref().or(role);
     if let Some(role) = role {
-        crate::limits::role_arn(role).map_err(|m| Error::config(format!("--assume-role: {m}")))?;
+        crate::project::limits::role_arn(role)
+            .map_err(|m| Error::config(format!("--assume-role: {m}")))?;
     }
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())

@@ -7,11 +7,11 @@
 use serde_json::{Value, json};
 
 use crate::cli::IamPolicyArgs;
-use crate::config::LayerConfig;
 use crate::error::Result;
 use crate::output;
-use crate::progress::Progress;
+use crate::output::progress::Progress;
 use crate::project;
+use crate::project::config::LayerConfig;
 
 pub fn run(args: &IamPolicyArgs, progress: &Progress) -> Result<()> {
     let project = project::load(&args.select.selection())?;
@@ -63,7 +63,7 @@ fn object_arns_of(layer: &LayerConfig, region: Option<&str>) -> Vec<String> {
         .into_iter()
         .filter_map(|region| {
             let bucket = layer.bucket(region, account)?;
-            let key = crate::s3::key(&layer.name, "*");
+            let key = crate::aws::s3::key(&layer.name, "*");
             Some(format!(
                 "arn:{}:s3:::{bucket}/{key}",
                 crate::aws::partition(region)

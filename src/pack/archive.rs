@@ -12,7 +12,7 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use crate::error::{Error, Result};
-use crate::layout::{Entry, MODE_EXECUTABLE};
+use crate::pack::layout::{Entry, MODE_EXECUTABLE};
 
 pub const COMPRESSION_LEVEL: i64 = 6;
 

@@ -10,16 +10,16 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::aws;
+use crate::aws::dedupe;
+use crate::aws::layers::{Layer, Version};
+use crate::aws::policy;
 use crate::cli::PruneArgs;
-use crate::config::LayerConfig;
-use crate::dedupe;
 use crate::error::Result;
-use crate::layers::{Layer, Version};
-use crate::manifest::{self, SCHEMA_VERSION};
+use crate::output::progress::Progress;
 use crate::output::{self, MessageFormat};
-use crate::policy;
-use crate::progress::Progress;
 use crate::project;
+use crate::project::config::LayerConfig;
+use crate::schema::{self, SCHEMA_VERSION};
 
 const STILL_WORKS: &str = "functions that already use a deleted version keep working; new deployments and configuration updates can no longer use it";
 
@@ -47,7 +47,7 @@ pub async fn run(args: &PruneArgs, format: MessageFormat, progress: &Progress) -
     let manifests = args
         .manifest
         .iter()
-        .map(|path| manifest::read(path))
+        .map(|path| schema::read(path))
         .collect::<Result<Vec<_>>>()?;
     let mut sessions = aws::Sessions::default();
     for layer in &project.layers {

@@ -8,9 +8,9 @@ use aws_sdk_lambda::operation::publish_layer_version::PublishLayerVersionError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, LayerVersionContentInput, Runtime};
 
+use crate::aws::policy::Policy;
 use crate::aws::{self, Aws};
 use crate::error::Result;
-use crate::policy::Policy;
 
 /// What cargo-layer needs to know about one layer version.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -68,7 +68,7 @@ pub struct Page {
 /// Where the zip comes from: the request itself (up to 50 MB), or an S3 object.
 pub enum Content<'a> {
     Zip(&'a [u8]),
-    S3(&'a crate::s3::Location),
+    S3(&'a crate::aws::s3::Location),
 }
 
 /// What PublishLayerVersion sends.

@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use crate::limits;
+use crate::project::limits;
 
 /// A grant as cargo-layer makes it: one principal (12-digit account or `*`), maybe an org.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

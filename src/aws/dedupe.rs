@@ -11,9 +11,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::aws::layers::{Layer, Version};
 use crate::error::Result;
-use crate::layers::{Layer, Version};
-use crate::limits::MARKER_PREFIX;
+use crate::project::limits::MARKER_PREFIX;
 
 /// Unmarked versions compared by hash, newest first, before giving up.
 pub const FALLBACK_SCAN: usize = 10;
@@ -364,7 +364,7 @@ async fn delete_own_twin(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::{MARKER_LEN, MAX_DESCRIPTION, MAX_DESCRIPTION_AWS};
+    use crate::project::limits::{MARKER_LEN, MAX_DESCRIPTION, MAX_DESCRIPTION_AWS};
 
     const SHA: &str = "88NlK8yq5ogouk7uW0BstGjk5o7cLMPlCUFKc+rooak=";
 

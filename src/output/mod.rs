@@ -1,6 +1,10 @@
 //! Results: human text or JSON on stdout, and files written atomically (a temporary file in the
 //! same directory, then a rename), so a reader never sees half a zip, manifest or ARN file.
 
+pub mod github;
+pub mod progress;
+pub mod report;
+
 use std::io::Write;
 use std::path::Path;
 

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
-use crate::config::{Include, LayerConfig, LayerKind};
 use crate::error::{Error, Kind, Result};
+use crate::project::config::{Include, LayerConfig, LayerKind};
 
 pub const MODE_EXECUTABLE: u32 = 0o755;
 pub const MODE_FILE: u32 = 0o644;

@@ -6,16 +6,16 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::aws;
+use crate::aws::dedupe::Identity;
+use crate::aws::grant::{self, Wanted};
+use crate::aws::layers::{Layer, Version};
+use crate::aws::policy::{Policy, SID_PREFIX};
 use crate::cli::StatusArgs;
-use crate::config::LayerConfig;
-use crate::dedupe::Identity;
 use crate::error::Result;
-use crate::grant::{self, Wanted};
-use crate::layers::{Layer, Version};
+use crate::output::progress::Progress;
 use crate::output::{self, MessageFormat};
-use crate::policy::{Policy, SID_PREFIX};
-use crate::progress::Progress;
 use crate::project;
+use crate::project::config::LayerConfig;
 
 #[derive(Debug, Serialize)]
 pub struct StageStatus {
@@ -87,7 +87,7 @@ pub async fn run(args: &StatusArgs, format: MessageFormat, progress: &Progress) 
         mark_twins(&mut rows, &versions_by_number);
         step.finish(format!("{} versions", rows.len()));
         let status = LayerStatus {
-            schema_version: crate::manifest::SCHEMA_VERSION,
+            schema_version: crate::schema::SCHEMA_VERSION,
             r#type: "status",
             name: layer.name.clone(),
             region: aws.region.clone(),
@@ -153,7 +153,7 @@ fn mark_twins(rows: &mut [VersionStatus], versions: &[Version]) {
 
 fn local_code_sha256(target_dir: &std::path::Path, name: &str) -> Option<String> {
     let bytes = std::fs::read(target_dir.join("layer").join(format!("{name}.zip"))).ok()?;
-    Some(crate::archive::code_sha256(&bytes))
+    Some(crate::pack::archive::code_sha256(&bytes))
 }
 
 fn version_status(

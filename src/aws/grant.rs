@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use futures_util::{StreamExt, TryStreamExt, stream};
 
 use crate::aws;
-use crate::config::LayerConfig;
+use crate::aws::layers::Layer;
+use crate::aws::policy::{self, Target};
 use crate::error::{Error, Kind, Result};
-use crate::layers::Layer;
-use crate::policy::{self, Target};
-use crate::progress::Progress;
+use crate::output::progress::Progress;
+use crate::project::config::LayerConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

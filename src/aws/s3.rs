@@ -13,9 +13,9 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use futures_util::{StreamExt, TryStreamExt, stream};
 
-use crate::archive::Archive;
 use crate::error::{Error, Kind, Result};
-use crate::progress::Progress;
+use crate::output::progress::Progress;
+use crate::pack::archive::Archive;
 
 /// Parts of 16 MiB (S3 wants at least 5 MiB), and one PutObject below that.
 const PART_SIZE: usize = 16 * 1024 * 1024;

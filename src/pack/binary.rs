@@ -8,7 +8,7 @@ use object::elf;
 use object::read::elf::FileHeader;
 
 use crate::error::{Error, Result};
-use crate::runtimes::Glibc;
+use crate::project::runtimes::Glibc;
 
 /// The Lambda architecture name of an ELF machine, if Lambda runs it.
 fn lambda_arch(machine: elf::Machine) -> Option<&'static str> {

@@ -1,13 +1,16 @@
 //! The cargo side: run `cargo metadata`, pick the packages to act on, and read their layer
 //! configuration (workspace defaults first, package keys on top).
 
+pub mod config;
+pub mod limits;
+pub mod runtimes;
+
 use std::path::{Path, PathBuf};
 
 use cargo_metadata::{Metadata, MetadataCommand, Package, TargetKind};
 
-use crate::config::{self, LayerConfig, LayerKind, PackageInfo, RawLayer, Source};
 use crate::error::{Error, Kind, Result};
-use crate::limits;
+use config::{LayerConfig, LayerKind, PackageInfo, RawLayer, Source};
 
 pub struct Project {
     pub workspace_root: PathBuf,

@@ -5,9 +5,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::aws::grant::{GrantResult, Status};
 use crate::error::Error;
-use crate::grant::{GrantResult, Status};
-use crate::manifest::{Manifest, Plan};
+use crate::schema::{Manifest, Plan};
 
 pub fn enabled() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
@@ -366,7 +366,7 @@ pub fn plan_summary(plan: &Plan) -> String {
     let mut md = format!(
         "### Dry run: Lambda layer `{}` — {} (nothing changed)\n\n",
         plan.name,
-        crate::report::plan_action(plan)
+        crate::output::report::plan_action(plan)
     );
     md.push_str("| | |\n|---|---|\n");
     if let Some(arn) = &plan.layer_version_arn {

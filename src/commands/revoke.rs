@@ -4,17 +4,17 @@
 use serde::Serialize;
 
 use crate::aws;
+use crate::aws::grant::{GrantResult, Status};
+use crate::aws::layers::Layer;
+use crate::aws::policy::{self, Target};
 use crate::cli::RevokeArgs;
 use crate::error::{Error, Kind, Result};
-use crate::grant::{GrantResult, Status};
-use crate::layers::Layer;
-use crate::limits;
-use crate::manifest::Plan;
+use crate::output::progress::Progress;
+use crate::output::report;
 use crate::output::{self, MessageFormat};
-use crate::policy::{self, Target};
-use crate::progress::Progress;
 use crate::project;
-use crate::report;
+use crate::project::limits;
+use crate::schema::Plan;
 
 #[derive(Debug, Serialize)]
 pub struct Revoked {
@@ -85,7 +85,7 @@ pub async fn run(args: &RevokeArgs, format: MessageFormat, progress: &Progress) 
         report::plan(&plan, format, progress);
     } else {
         let result = Revoked {
-            schema_version: crate::manifest::SCHEMA_VERSION,
+            schema_version: crate::schema::SCHEMA_VERSION,
             r#type: "revoke",
             name: layer.name.clone(),
             region: aws.region.clone(),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Kind, Result};
-use crate::limits;
+use crate::project::limits;
 
 /// Where a layer's binaries go inside the zip.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]

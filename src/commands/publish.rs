@@ -7,26 +7,26 @@ use std::time::Duration;
 
 use futures_util::{StreamExt, stream};
 
+use crate::aws::dedupe::{self, Identity};
+use crate::aws::grant::{self, GrantResult, Status, Wanted};
+use crate::aws::layers::{Content, Layer, PublishInput, Version};
 use crate::aws::{self, Session};
 use crate::cli::PublishArgs;
-use crate::config::LayerConfig;
-use crate::dedupe::{self, Identity};
 use crate::error::{Error, Kind, Result};
-use crate::grant::{self, GrantResult, Status, Wanted};
-use crate::layers::{Content, Layer, PublishInput, Version};
-use crate::limits::MAX_ZIP_BYTES;
-use crate::manifest::{self, Manifest, Plan, Step};
+use crate::output::progress::Progress;
+use crate::output::report;
 use crate::output::{self, MessageFormat};
-use crate::package::{self, Packaged};
-use crate::progress::Progress;
+use crate::pack::{self, Packaged};
 use crate::project;
-use crate::report;
+use crate::project::config::LayerConfig;
+use crate::project::limits::MAX_ZIP_BYTES;
+use crate::schema::{self, Manifest, Plan, Step};
 
 /// Regions published at once; within a region, grants go four at a time (see `grant`).
 const REGIONS_AT_ONCE: usize = 8;
 
 pub async fn run(args: &PublishArgs, format: MessageFormat, progress: &Progress) -> Result<()> {
-    let opts = package::Options {
+    let opts = pack::Options {
         selection: args.select.selection(),
         build: args.build.options(progress.is_quiet()),
         out_dir: args.out_dir.clone(),
@@ -46,8 +46,8 @@ pub async fn run(args: &PublishArgs, format: MessageFormat, progress: &Progress)
     for layer in &project.layers {
         grant::check_policy_size(layer, args.aws.region.as_deref())?;
     }
-    let packaged = package::pack_project(&project, &opts, progress)?;
-    let out_dir = package::out_dir(&project, &opts);
+    let packaged = pack::pack_project(&project, &opts, progress)?;
+    let out_dir = pack::out_dir(&project, &opts);
     // One id for everything this run publishes: it proves which versions are its own.
     let run = dedupe::run_id();
     let mut sessions = aws::Sessions::default();
@@ -125,7 +125,7 @@ impl Done {
                 Ok(Outcome::Planned(plan)) => report::plan(&plan, format, progress),
                 Ok(Outcome::Done(mut manifest)) => {
                     manifest.layer_version_arns = arns.clone();
-                    let path = manifest::path(out_dir, layer, &manifest.region);
+                    let path = schema::path(out_dir, layer, &manifest.region);
                     output::write_atomic(&path, &output::to_pretty_json(&manifest))?;
                     report::manifest(&manifest, Some(&path), format, progress);
                     self.manifests.push((manifest, path));
@@ -254,7 +254,7 @@ async fn publish_region(
         ],
         grants,
         notes,
-        git_commit: manifest::git_commit(&layer.package_root),
+        git_commit: schema::git_commit(&layer.package_root),
         ..Manifest::for_version(
             "publish",
             &layer.name,
@@ -393,7 +393,7 @@ async fn stage(
     api: &Layer<'_>,
     target: &Target<'_>,
     progress: &Progress,
-) -> Result<Option<crate::s3::Location>> {
+) -> Result<Option<crate::aws::s3::Location>> {
     let layer = &target.packaged.layer;
     let archive = &target.packaged.archive;
     let region = &api.aws.region;
@@ -408,7 +408,7 @@ async fn stage(
         return Ok(None);
     };
     let client = target.session.s3(region);
-    crate::s3::stage(&client, &bucket, &layer.name, archive, progress)
+    crate::aws::s3::stage(&client, &bucket, &layer.name, archive, progress)
         .await
         .map(Some)
 }

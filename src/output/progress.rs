@@ -27,7 +27,7 @@ impl Progress {
             terminal: std::io::stderr().is_terminal() && !ci && !quiet,
             quiet,
             verbose,
-            github: crate::github::enabled(),
+            github: crate::output::github::enabled(),
         }
     }
 
@@ -82,7 +82,7 @@ impl Progress {
         if self.github {
             eprintln!(
                 "::warning::{}",
-                crate::github::escape_data(message.as_ref())
+                crate::output::github::escape_data(message.as_ref())
             );
         } else {
             eprintln!("warning: {}", message.as_ref());

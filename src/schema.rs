@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::LayerConfig;
-use crate::dedupe::Search;
+use crate::aws::dedupe::Search;
+use crate::aws::grant::GrantResult;
+use crate::aws::layers::Version;
 use crate::error::{Error, Kind, Result};
-use crate::grant::GrantResult;
-use crate::layers::Version;
+use crate::project::config::LayerConfig;
 
 pub const SCHEMA_VERSION: u32 = 1;
 

@@ -1,0 +1,8 @@
+//! One module per subcommand, each with its `run`.
+
+pub mod iam_policy;
+pub mod promote;
+pub mod prune;
+pub mod publish;
+pub mod revoke;
+pub mod status;
