@@ -16,7 +16,7 @@ use crate::project::config::Builder;
     bin_name = "cargo layer",
     version,
     about = "Build, publish once, and share AWS Lambda layer versions across accounts",
-    after_help = "Exit codes: 0 ok, 1 internal, 2 usage, 3 config, 4 build, 5 package, 6 credentials, 7 AWS, 8 partial (grants failed), 9 guard (version mismatch), 130 interrupted."
+    after_help = crate::error::exit_codes_help()
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -57,14 +57,14 @@ pub struct SelectArgs {
     #[arg(short, long = "package", value_name = "SPEC")]
     pub package: Vec<String>,
     /// Path to Cargo.toml.
-    #[arg(long, value_name = "PATH")]
-    pub manifest_path: Option<PathBuf>,
+    #[arg(long = "manifest-path", value_name = "PATH")]
+    pub cargo_toml: Option<PathBuf>,
 }
 
 impl SelectArgs {
     pub fn selection(&self) -> Selection {
         Selection {
-            manifest_path: self.manifest_path.clone(),
+            cargo_toml: self.cargo_toml.clone(),
             packages: self.package.clone(),
         }
     }

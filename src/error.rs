@@ -1,19 +1,91 @@
-//! One error type for the whole tool. Each error carries the kind that decides its exit code,
-//! so `main` can exit with a documented status without knowing where the error came from.
+//! One error type for the whole tool. Each error carries the kind that decides its exit code, the
+//! fix for the user, and where in a file the cause sits, so one line can say all of it.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// What went wrong, which decides the process exit code (documented in the README).
+/// The exit codes, public so scripts and tests name them instead of repeating numbers. The
+/// README's table and `--help` are produced from, or checked against, [`EXIT_CODES`].
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const INTERNAL: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const CONFIG: u8 = 3;
+    pub const BUILD: u8 = 4;
+    pub const PACKAGE: u8 = 5;
+    pub const CREDENTIALS: u8 = 6;
+    pub const AWS: u8 = 7;
+    pub const PARTIAL: u8 = 8;
+    pub const GUARD: u8 = 9;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+/// Every exit code with its short name and its meaning.
+pub const EXIT_CODES: &[(u8, &str, &str)] = &[
+    (exit::OK, "ok", "Success."),
+    (
+        exit::INTERNAL,
+        "internal",
+        "Internal error or local I/O failure.",
+    ),
+    (exit::USAGE, "usage", "Usage error (bad flags)."),
+    (
+        exit::CONFIG,
+        "config",
+        "Configuration error: Cargo.toml metadata, flags, manifest file, grants too large for one policy.",
+    ),
+    (
+        exit::BUILD,
+        "build",
+        "The build failed, or its tools are missing (builder, zig, Rust target).",
+    ),
+    (
+        exit::PACKAGE,
+        "package",
+        "Layer contents break a Lambda rule: size, ELF/architecture, glibc, paths, includes.",
+    ),
+    (
+        exit::CREDENTIALS,
+        "credentials",
+        "Credentials missing, expired, or of the wrong account; a refused sts:AssumeRole.",
+    ),
+    (
+        exit::AWS,
+        "AWS",
+        "An AWS call failed (access denied, not found, throttled past the retries), in one region or more.",
+    ),
+    (
+        exit::PARTIAL,
+        "partial",
+        "Partial: the version is in place but some grants failed (see the manifest).",
+    ),
+    (
+        exit::GUARD,
+        "guard",
+        "Guard: the version in AWS is not the one the manifest/ARN names (hash, layer, region, account, partition).",
+    ),
+    (exit::INTERRUPTED, "interrupted", "Interrupted (Ctrl-C)."),
+];
+
+/// The `--help` footer: every exit code and its short name.
+pub fn exit_codes_help() -> String {
+    let codes: Vec<String> = EXIT_CODES
+        .iter()
+        .map(|(code, name, _)| format!("{code} {name}"))
+        .collect();
+    format!("Exit codes: {}.", codes.join(", "))
+}
+
+/// What went wrong, which decides the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// A bug or an unexpected local I/O failure.
     Internal,
     /// `[package.metadata.layer]` or a CLI flag is invalid.
     Config,
-    /// `cargo build` failed. (A Cargo.toml `cargo metadata` cannot read is a Config error.)
+    /// The build failed. (A Cargo.toml `cargo metadata` cannot read is a Config error.)
     Build,
-    /// The layer contents break a Lambda rule (size, ELF, paths).
+    /// The layer contents break a Lambda rule (size, ELF, glibc, paths).
     Package,
     /// Credentials are missing or expired, or they belong to the wrong account.
     Credentials,
@@ -30,88 +102,102 @@ pub enum Kind {
 impl Kind {
     pub fn exit_code(self) -> u8 {
         match self {
-            Kind::Internal => 1,
-            Kind::Config => 3,
-            Kind::Build => 4,
-            Kind::Package => 5,
-            Kind::Credentials => 6,
-            Kind::Aws => 7,
-            Kind::Partial => 8,
-            Kind::Guard => 9,
-            Kind::Interrupted => 130,
+            Kind::Internal => exit::INTERNAL,
+            Kind::Config => exit::CONFIG,
+            Kind::Build => exit::BUILD,
+            Kind::Package => exit::PACKAGE,
+            Kind::Credentials => exit::CREDENTIALS,
+            Kind::Aws => exit::AWS,
+            Kind::Partial => exit::PARTIAL,
+            Kind::Guard => exit::GUARD,
+            Kind::Interrupted => exit::INTERRUPTED,
         }
     }
 }
 
-/// Where in a file the cause sits, so CI can annotate it.
+/// Where in a file the cause sits, so the line and CI annotations can point at it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     pub file: PathBuf,
     /// Dotted TOML key path such as `package.metadata.layer.stages.prod.accounts[1]`.
     pub key: Option<String>,
+    /// The 1-based line of the key, once the file was read for it.
+    pub line: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub struct Error {
     pub kind: Kind,
+    /// What is wrong.
     pub message: String,
+    /// How to fix it.
+    pub fix: Option<String>,
     pub location: Option<Location>,
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.location {
-            Some(Location {
-                file,
-                key: Some(key),
-            }) => write!(f, "{}: {key}: {}", file.display(), self.message),
-            Some(Location { file, key: None }) => write!(f, "{}: {}", file.display(), self.message),
-            None => f.write_str(&self.message),
+        if let Some(location) = &self.location {
+            write!(f, "{}", location.file.display())?;
+            if let Some(line) = location.line {
+                write!(f, ":{line}")?;
+            }
+            f.write_str(": ")?;
+            if let Some(key) = &location.key {
+                write!(f, "{key}: ")?;
+            }
         }
+        f.write_str(&self.message)?;
+        if let Some(fix) = &self.fix {
+            write!(f, "; {fix}")?;
+        }
+        Ok(())
     }
 }
 
 impl Error {
+    /// The one way to make an error; `fix` and `at` add the rest.
     pub fn new(kind: Kind, message: impl Into<String>) -> Self {
         Error {
             kind,
             message: message.into(),
+            fix: None,
             location: None,
         }
     }
 
-    /// An error about one key of a manifest file.
-    pub fn at_key(
-        kind: Kind,
-        file: &Path,
-        key: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Error {
-            kind,
-            message: message.into(),
-            location: Some(Location {
-                file: file.to_path_buf(),
-                key: Some(key.into()),
-            }),
-        }
+    /// How to fix it, shown after the message.
+    pub fn fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
     }
 
-    pub fn config(message: impl Into<String>) -> Self {
-        Error::new(Kind::Config, message)
+    /// The file, and the key in it, that holds the cause.
+    pub fn at(mut self, file: &Path, key: impl Into<String>) -> Self {
+        self.location = Some(Location {
+            file: file.to_path_buf(),
+            key: Some(key.into()),
+            line: None,
+        });
+        self
     }
 
-    pub fn package(message: impl Into<String>) -> Self {
-        Error::new(Kind::Package, message)
-    }
-
-    pub fn internal(message: impl Into<String>) -> Self {
-        Error::new(Kind::Internal, message)
+    /// The file that holds the cause, with no key in it.
+    pub fn in_file(mut self, file: &Path) -> Self {
+        self.location = Some(Location {
+            file: file.to_path_buf(),
+            key: None,
+            line: None,
+        });
+        self
     }
 
     /// A local file operation failed.
     pub fn io(action: &str, path: &Path, err: std::io::Error) -> Self {
-        Error::internal(format!("could not {action} {}: {err}", path.display()))
+        Error::new(
+            Kind::Internal,
+            format!("could not {action} {}: {err}", path.display()),
+        )
     }
 
     pub fn exit_code(&self) -> u8 {

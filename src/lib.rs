@@ -19,11 +19,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::commands::{iam_policy, promote, prune, publish, revoke, status};
-use crate::error::Result;
+use crate::commands::{iam_policy, package, promote, prune, publish, revoke, status};
+use crate::error::{Error, Kind, Result};
 use crate::output::progress::Progress;
+use crate::output::{Run, Sink};
 
-/// Parse arguments (as `cargo layer ...` or `cargo-layer ...`), run, and map errors to exit codes.
+/// Parse arguments (as `cargo layer ...` or `cargo-layer ...`), run, render the results, and map
+/// errors to exit codes.
 pub fn run<I, T>(args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,
@@ -38,46 +40,63 @@ where
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+            let code = if err.use_stderr() {
+                error::exit::USAGE
+            } else {
+                error::exit::OK
+            };
+            return ExitCode::from(code);
         }
     };
-    let progress = Progress::new(cli.quiet, cli.verbose > 0);
+    // The environment is read once: where results go, and whether this is GitHub Actions.
+    let sink = Sink::detect(cli.message_format);
+    let progress = Progress::new(cli.quiet, cli.verbose > 0, sink.github.is_some());
     interrupt::watch();
-    match execute(&cli, &progress) {
+    let outcome = execute(&cli, &progress).and_then(|run| {
+        sink.render(&run, &progress);
+        run.verdict()
+    });
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            report_error(&err);
+        Err(mut err) => {
+            project::cargo_toml::locate(&mut err);
+            sink.error(&err);
             ExitCode::from(err.exit_code())
         }
     }
 }
 
-fn execute(cli: &Cli, progress: &Progress) -> Result<()> {
+fn execute(cli: &Cli, progress: &Progress) -> Result<Run> {
     match &cli.command {
-        Command::Package(args) => {
-            let opts = pack::Options {
-                selection: args.select.selection(),
-                build: args.build.options(cli.quiet),
-                out_dir: args.out_dir.clone(),
-            };
-            pack::run(&opts, cli.message_format, progress).map(|_| ())
+        Command::Package(args) => package::run(args, progress),
+        Command::IamPolicy(args) => {
+            let policy = iam_policy::run(args, progress)?;
+            print!(
+                "{}",
+                String::from_utf8_lossy(&output::to_pretty_json(&policy))
+            );
+            Ok(Run::default())
         }
-        Command::IamPolicy(args) => iam_policy::run(args, progress),
-        Command::Publish(args) => block_on(publish::run(args, cli.message_format, progress)),
-        Command::Promote(args) => block_on(promote::run(args, cli.message_format, progress)),
-        Command::Revoke(args) => block_on(revoke::run(args, cli.message_format, progress)),
-        Command::Status(args) => block_on(status::run(args, cli.message_format, progress)),
-        Command::Prune(args) => block_on(prune::run(args, cli.message_format, progress)),
+        Command::Publish(args) => block_on(publish::run(args, progress)),
+        Command::Promote(args) => block_on(promote::run(args, progress)),
+        Command::Revoke(args) => block_on(revoke::run(args, progress)),
+        Command::Status(args) => block_on(status::run(args, progress)),
+        Command::Prune(args) => block_on(prune::run(args, progress)),
     }
 }
 
 /// Run an AWS command. Ctrl-C drops the future at its next await, so no call is left
 /// half-handled and temporary files are removed; the exit code says the run was interrupted.
-fn block_on(work: impl Future<Output = Result<()>>) -> Result<()> {
+fn block_on(work: impl Future<Output = Result<Run>>) -> Result<Run> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| error::Error::internal(format!("could not start the async runtime: {e}")))?;
+        .map_err(|e| {
+            Error::new(
+                Kind::Internal,
+                format!("could not start the async runtime: {e}"),
+            )
+        })?;
     runtime.block_on(async {
         tokio::select! {
             result = work => result,
@@ -90,16 +109,4 @@ async fn interrupted() {
     while !interrupt::is_set() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-}
-
-fn report_error(err: &error::Error) {
-    // One line, whatever an underlying library put in its message.
-    let text = err.to_string();
-    let line: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    eprintln!("error: {}", line.join(" "));
-    output::github::annotate_error(err);
 }

@@ -1,48 +1,219 @@
-//! The result of publish and promote: printed with `--message-format json`, written to
-//! `target/layer/<name>.json`, and read back by `promote --manifest` as the immutability guard.
-//! `schema_version` changes only when a field changes meaning or goes away.
+//! Every result cargo-layer hands over, in one place: what `--message-format json` prints, what
+//! the manifest file holds, and what the GitHub outputs carry. Each result starts with the same
+//! header (`schema_version`, `type`, `name`, `region`, `account`). `docs/results.schema.json` is
+//! generated from these types; `SCHEMA_VERSION` changes only when a field changes meaning or
+//! goes away, never when one is added.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::aws::dedupe::Search;
-use crate::aws::grant::GrantResult;
-use crate::aws::layers::Version;
 use crate::error::{Error, Kind, Result};
-use crate::project::config::LayerConfig;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What kind of result an object is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResultType {
+    Package,
+    Publish,
+    Promote,
+    /// A dry run of publish, promote or revoke.
+    Plan,
+    Revoke,
+    Status,
+    Prune,
+}
+
+/// The fields every result starts with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Header {
+    pub schema_version: u32,
+    pub r#type: ResultType,
+    /// The layer name.
+    pub name: String,
+    /// The AWS region; empty (and left out) for `package`, which makes no AWS call.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub region: String,
+    /// The artifacts account; empty (and left out) for `package`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub account: String,
+}
+
+impl Header {
+    pub fn new(r#type: ResultType, name: &str, region: &str, account: &str) -> Header {
+        Header {
+            schema_version: SCHEMA_VERSION,
+            r#type,
+            name: name.into(),
+            region: region.into(),
+            account: account.into(),
+        }
+    }
+}
+
+/// One result of a run, whichever command made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Outcome {
+    Package(Package),
+    /// `publish` and `promote`.
+    Manifest(Manifest),
+    Plan(Plan),
+    Revoke(Revoked),
+    Status(LayerStatus),
+    Prune(Pruned),
+}
+
+impl Outcome {
+    pub fn header(&self) -> &Header {
+        match self {
+            Outcome::Package(r) => &r.header,
+            Outcome::Manifest(r) => &r.header,
+            Outcome::Plan(r) => &r.header,
+            Outcome::Revoke(r) => &r.header,
+            Outcome::Status(r) => &r.header,
+            Outcome::Prune(r) => &r.header,
+        }
+    }
+}
+
+// ---- package -------------------------------------------------------------------------------
+
+/// One file as stored in the zip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Entry {
+    pub path: String,
+    /// Unix permission bits as an octal string, e.g. "0755".
+    pub mode: String,
+    pub size: u64,
+}
+
+/// `cargo layer package`: the zip of one layer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Package {
+    #[serde(flatten)]
+    pub header: Header,
+    /// The cargo package the layer comes from.
+    pub package: String,
+    /// `extension`, `runtime`, `bin`, `lib` or `files`.
+    pub kind: String,
+    pub zip: PathBuf,
+    pub code_sha256: String,
+    pub sha256: String,
+    pub zip_size: u64,
+    pub unzipped_size: u64,
+    pub compatible_architectures: Vec<String>,
+    pub compatible_runtimes: Vec<String>,
+    pub entries: Vec<Entry>,
+}
+
+// ---- publish and promote -------------------------------------------------------------------
+
+/// `ok`, `reused`, `failed` or `skipped`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepStatus {
+    Ok,
+    Reused,
+    Failed,
+    Skipped,
+}
+
+/// What one part of the run (package, publish, verify, grant) came to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Step {
     pub step: String,
-    /// `ok`, `reused`, `failed` or `skipped`.
-    pub status: String,
+    pub status: StepStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
 
 impl Step {
-    pub fn new(step: &str, status: &str, detail: Option<String>) -> Self {
+    pub fn new(step: &str, status: StepStatus, detail: Option<String>) -> Self {
         Step {
             step: step.into(),
-            status: status.into(),
+            status,
             detail,
         }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum GrantStatus {
+    Added,
+    Present,
+    Failed,
+    /// Only in dry-run plans.
+    WouldAdd,
+    /// Only from `revoke`.
+    Removed,
+    /// Only in `revoke --dry-run` plans.
+    WouldRemove,
+}
+
+impl GrantStatus {
+    /// The status as people read it.
+    pub fn word(self) -> &'static str {
+        match self {
+            GrantStatus::Added => "added",
+            GrantStatus::Present => "present",
+            GrantStatus::Failed => "failed",
+            GrantStatus::WouldAdd => "would add",
+            GrantStatus::Removed => "removed",
+            GrantStatus::WouldRemove => "would remove",
+        }
+    }
+}
+
+/// One statement of a version's policy, for one stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GrantResult {
+    pub stage: String,
+    /// A 12-digit account, or `*` for an organization or everyone.
+    pub principal: String,
+    pub organization: Option<String>,
+    pub statement_id: String,
+    pub status: GrantStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl GrantResult {
+    /// Who the grant reaches, as people read it.
+    pub fn grantee(&self) -> String {
+        match &self.organization {
+            Some(org) => format!("organization {org}"),
+            None if self.principal == "*" => "every AWS account".to_string(),
+            None => self.principal.clone(),
+        }
+    }
+}
+
+/// How an existing version was (or was not) found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Search {
+    /// `marker`, `hash-scan`, or `none`.
+    pub method: String,
+    pub versions_listed: usize,
+    /// Versions without a cargo-layer marker compared by GetLayerVersion.
+    pub unmarked_checked: usize,
+    /// Versions without a marker that were not compared (older than the fallback scan).
+    pub unmarked_unchecked: usize,
+}
+
+/// The result of `publish` and `promote`: printed with `--message-format json`, written to
+/// `target/layer/<name>.json` (the manifest), and read back by `promote --manifest` as the
+/// guard that what was tested is what gets promoted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Manifest {
-    pub schema_version: u32,
-    /// `publish` or `promote`.
-    pub r#type: String,
+    #[serde(flatten)]
+    pub header: Header,
     pub tool: String,
-    pub name: String,
-    pub region: String,
-    pub account: String,
     pub layer_arn: String,
     pub layer_version_arn: String,
     pub version: i64,
@@ -56,6 +227,7 @@ pub struct Manifest {
     pub published: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedupe: Option<Search>,
+    /// What the version in AWS holds.
     #[serde(default)]
     pub compatible_runtimes: Vec<String>,
     #[serde(default)]
@@ -74,35 +246,38 @@ pub struct Manifest {
     pub git_commit: Option<String>,
 }
 
+/// What the manifest says about one existing version.
+pub struct VersionFacts<'a> {
+    pub number: i64,
+    pub arn: &'a str,
+    pub layer_arn: &'a str,
+    pub code_sha256: Option<&'a str>,
+    pub code_size: Option<u64>,
+    pub runtimes: &'a [String],
+    pub architectures: &'a [String],
+    pub license: Option<&'a str>,
+}
+
 impl Manifest {
     /// What every result about one version holds, as AWS reports it; callers fill in the rest.
-    pub fn for_version(
-        kind: &str,
-        name: &str,
-        region: &str,
-        account: String,
-        version: &Version,
-    ) -> Manifest {
+    pub fn for_version(r#type: ResultType, header: (&str, &str, &str), v: VersionFacts) -> Self {
+        let (name, region, account) = header;
         Manifest {
-            schema_version: SCHEMA_VERSION,
-            r#type: kind.into(),
+            header: Header::new(r#type, name, region, account),
             tool: tool(),
-            name: name.into(),
-            region: region.into(),
-            account,
-            layer_arn: version.layer_arn.clone(),
-            layer_version_arn: version.arn.clone(),
-            version: version.number,
-            code_sha256: version.code_sha256.clone().unwrap_or_default(),
-            zip_size: version.code_size.unwrap_or_default(),
+            layer_arn: v.layer_arn.into(),
+            layer_version_arn: v.arn.into(),
+            version: v.number,
+            code_sha256: v.code_sha256.unwrap_or_default().into(),
+            zip_size: v.code_size.unwrap_or_default(),
             sha256: None,
             unzipped_size: None,
             published: false,
             dedupe: None,
-            compatible_runtimes: version.runtimes.clone(),
-            compatible_architectures: version.architectures.clone(),
-            license: version.license.clone(),
-            layer_version_arns: BTreeMap::from([(region.to_string(), version.arn.clone())]),
+            compatible_runtimes: v.runtimes.to_vec(),
+            compatible_architectures: v.architectures.to_vec(),
+            license: v.license.map(str::to_string),
+            layer_version_arns: BTreeMap::from([(region.to_string(), v.arn.to_string())]),
             grants: Vec::new(),
             steps: Vec::new(),
             notes: Vec::new(),
@@ -111,20 +286,37 @@ impl Manifest {
     }
 }
 
+// ---- dry runs ------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlanCommand {
+    Publish,
+    Promote,
+    Revoke,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlanAction {
+    /// Publish a new version.
+    Publish,
+    /// Reuse the version that holds this artifact.
+    Reuse,
+    /// Grant an existing version to more stages.
+    Grant,
+    /// Remove a stage's grants.
+    Revoke,
+}
+
 /// What `--dry-run` prints for publish, promote and revoke: what the command would do, with no
 /// write made. One shape for all three.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Plan {
-    pub schema_version: u32,
-    /// Always `plan`.
-    pub r#type: String,
-    /// `publish`, `promote` or `revoke`.
-    pub command: String,
-    pub name: String,
-    pub region: String,
-    pub account: String,
-    /// `publish` (a new version), `reuse`, `grant` or `revoke`.
-    pub action: String,
+    #[serde(flatten)]
+    pub header: Header,
+    pub command: PlanCommand,
+    pub action: PlanAction,
     /// The version acted on; none when a new one would be published.
     pub version: Option<i64>,
     pub layer_version_arn: Option<String>,
@@ -138,15 +330,12 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn new(command: &str, action: &str, name: &str, region: &str, account: &str) -> Plan {
+    pub fn new(command: PlanCommand, action: PlanAction, header: (&str, &str, &str)) -> Plan {
+        let (name, region, account) = header;
         Plan {
-            schema_version: SCHEMA_VERSION,
-            r#type: "plan".into(),
-            command: command.into(),
-            name: name.into(),
-            region: region.into(),
-            account: account.into(),
-            action: action.into(),
+            header: Header::new(ResultType::Plan, name, region, account),
+            command,
+            action,
             version: None,
             layer_version_arn: None,
             code_sha256: None,
@@ -157,57 +346,120 @@ impl Plan {
     }
 
     /// The plan acts on this existing version.
-    pub fn on(mut self, version: &Version) -> Plan {
-        self.version = Some(version.number);
-        self.layer_version_arn = Some(version.arn.clone());
-        self.code_sha256 = version.code_sha256.clone();
+    pub fn on(mut self, number: i64, arn: &str, code_sha256: Option<&str>) -> Plan {
+        self.version = Some(number);
+        self.layer_version_arn = Some(arn.into());
+        self.code_sha256 = code_sha256.map(str::to_string);
         self
     }
 }
+
+// ---- revoke --------------------------------------------------------------------------------
+
+/// `cargo layer revoke`: the statements removed from one version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Revoked {
+    #[serde(flatten)]
+    pub header: Header,
+    pub layer_version_arn: String,
+    pub version: i64,
+    pub stage: String,
+    pub removed: Vec<GrantResult>,
+}
+
+// ---- status --------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StageStatus {
+    pub granted: Vec<String>,
+    pub missing: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct VersionStatus {
+    pub version: i64,
+    pub layer_version_arn: String,
+    pub created: String,
+    pub code_sha256: Option<String>,
+    /// True when it holds the same bytes as the zip in target/layer.
+    pub matches_local_zip: bool,
+    pub stages: BTreeMap<String, StageStatus>,
+    /// cargo-layer statements for stages or principals Cargo.toml no longer lists.
+    pub stale_statements: Vec<String>,
+    /// Statements other tools made.
+    pub other_statements: Vec<String>,
+    /// The oldest version shown that holds the same bytes and metadata: this one is a twin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub twin_of: Option<i64>,
+}
+
+/// `cargo layer status`: the newest versions of one layer in one region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LayerStatus {
+    #[serde(flatten)]
+    pub header: Header,
+    pub versions: Vec<VersionStatus>,
+}
+
+// ---- prune ---------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Kept {
+    pub version: i64,
+    pub reasons: Vec<String>,
+}
+
+/// `cargo layer prune`: what was kept and why, and what was deleted (or would be, in a dry run).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Pruned {
+    #[serde(flatten)]
+    pub header: Header,
+    pub dry_run: bool,
+    pub kept: Vec<Kept>,
+    pub deleted: Vec<i64>,
+}
+
+// ---- the manifest file ---------------------------------------------------------------------
 
 pub fn tool() -> String {
     format!("cargo-layer {}", env!("CARGO_PKG_VERSION"))
 }
 
-/// `target/layer/<name>.json`, or `<name>.<region>.json` when Cargo.toml configures several
-/// regions for the layer (whichever regions one run publishes to, so a file never goes stale).
-pub fn path(out_dir: &Path, layer: &LayerConfig, region: &str) -> PathBuf {
-    let name = &layer.name;
-    if layer.regions.len() > 1 {
+/// `<out dir>/<name>.json`, or `<name>.<region>.json` when Cargo.toml configures several regions
+/// for the layer (whichever regions one run publishes to, so a file never goes stale).
+pub fn cargo_toml(out_dir: &Path, name: &str, several_regions: bool, region: &str) -> PathBuf {
+    if several_regions {
         out_dir.join(format!("{name}.{region}.json"))
     } else {
         out_dir.join(format!("{name}.json"))
     }
 }
 
-pub fn read(path: &Path) -> Result<Manifest> {
+pub fn read_manifest(path: &Path) -> Result<Manifest> {
+    let shown = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::new(
             Kind::Config,
-            format!(
-                "--manifest {}: cannot read it ({e}); pass the JSON that publish wrote",
-                path.display()
-            ),
+            format!("--manifest {shown}: cannot read it ({e})"),
         )
+        .fix("pass the JSON that publish wrote")
     })?;
     let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
         Error::new(
             Kind::Config,
-            format!(
-                "--manifest {}: not a cargo-layer manifest ({e})",
-                path.display()
-            ),
+            format!("--manifest {shown}: not a cargo-layer manifest ({e})"),
         )
+        .fix("pass the JSON that publish wrote (target/layer/<name>.json)")
     })?;
-    if manifest.schema_version > SCHEMA_VERSION {
+    let version = manifest.header.schema_version;
+    if version > SCHEMA_VERSION {
         return Err(Error::new(
             Kind::Config,
             format!(
-                "--manifest {}: schema_version {} is newer than this cargo-layer understands ({SCHEMA_VERSION}); upgrade cargo-layer",
-                path.display(),
-                manifest.schema_version
+                "--manifest {shown}: schema_version {version} is newer than this cargo-layer understands ({SCHEMA_VERSION})"
             ),
-        ));
+        )
+        .fix("upgrade cargo-layer"));
     }
     Ok(manifest)
 }
@@ -223,4 +475,12 @@ pub fn git_commit(dir: &Path) -> Option<String> {
         .ok()?;
     let commit = String::from_utf8(out.stdout).ok()?.trim().to_string();
     (out.status.success() && !commit.is_empty()).then_some(commit)
+}
+
+/// The JSON Schema of every result, as committed in `docs/results.schema.json`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Outcome);
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
+    text.push('\n');
+    text
 }

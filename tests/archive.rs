@@ -167,7 +167,7 @@ fn hex_lower(bytes: &[u8]) -> String {
 fn pack_tree_via_layout(package_root: &Path) -> Archive {
     let layer = LayerConfig {
         package: "fixture".into(),
-        manifest_path: package_root.join("Cargo.toml"),
+        cargo_toml: package_root.join("Cargo.toml"),
         package_root: package_root.to_path_buf(),
         name: "fixture".into(),
         description: None,

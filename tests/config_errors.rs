@@ -27,10 +27,21 @@ fn check_error(krate: &TempCrate, file: &Path, code: i32, key: &str, needles: &[
             "a config error is the only stderr line"
         );
     }
-    let location = format!("error: {}: {key}: ", file.display());
+    // `error: <file>:<line>: <key>: ...`: the line of the key in that file.
+    let file_prefix = format!("error: {}:", file.display());
+    let rest = line.strip_prefix(&file_prefix).unwrap_or_else(|| {
+        panic!("expected the error to start with {file_prefix:?}, got:\n{line}")
+    });
+    let (number, rest) = rest
+        .split_once(':')
+        .unwrap_or_else(|| panic!("expected a line number after the file in:\n{line}"));
     assert!(
-        line.starts_with(&location),
-        "expected the error to start with {location:?}, got:\n{line}"
+        number.parse::<usize>().is_ok_and(|n| n > 0),
+        "expected a line number after the file in:\n{line}"
+    );
+    assert!(
+        rest.starts_with(&format!(" {key}: ")),
+        "expected the key {key:?} after the line number in:\n{line}"
     );
     for needle in needles {
         assert!(line.contains(needle), "expected {needle:?} in:\n{line}");
@@ -571,7 +582,7 @@ fn builder_is_inherited_from_the_workspace() {
         ("ext/src/main.rs", "fn main() {}\n"),
     ]);
     let project = project::load(&Selection {
-        manifest_path: Some(krate.manifest()),
+        cargo_toml: Some(krate.manifest()),
         packages: Vec::new(),
     })
     .unwrap();
@@ -585,7 +596,7 @@ fn two_architectures_split_into_one_layer_each() {
         &[],
     );
     let project = project::load(&Selection {
-        manifest_path: Some(krate.manifest()),
+        cargo_toml: Some(krate.manifest()),
         packages: Vec::new(),
     })
     .unwrap();
@@ -645,7 +656,7 @@ fn several_targets_without_compatible_architectures() {
     assert_eq!(out.status.code(), Some(CONFIG), "{line}");
     assert!(
         line.starts_with(&format!(
-            "error: {}: package.metadata.layer.compatible-architectures: is not set",
+            "error: {}:8: package.metadata.layer.compatible-architectures: is not set",
             krate.manifest().display()
         )),
         "{line}"
@@ -934,7 +945,7 @@ fn broken_cargo_toml_is_one_line() {
 
 fn load(manifest: &Path, packages: &[&str]) -> project::Project {
     project::load(&Selection {
-        manifest_path: Some(manifest.to_path_buf()),
+        cargo_toml: Some(manifest.to_path_buf()),
         packages: packages.iter().map(|p| p.to_string()).collect(),
     })
     .unwrap_or_else(|e| panic!("{} should parse: {e}", manifest.display()))

@@ -25,7 +25,7 @@ fn package(files: &[(&str, &str, u32)]) -> (TempDir, PathBuf) {
 fn layer(root: &Path, kind: LayerKind, bins: &[&str], include: &[(&str, &str)]) -> LayerConfig {
     LayerConfig {
         package: "fixture".into(),
-        manifest_path: root.join("Cargo.toml"),
+        cargo_toml: root.join("Cargo.toml"),
         package_root: root.to_path_buf(),
         name: "fixture".into(),
         description: None,

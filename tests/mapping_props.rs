@@ -37,7 +37,7 @@ fn is_hidden(path: &str) -> bool {
 fn layer(root: &std::path::Path, from: &str, to: &str) -> LayerConfig {
     LayerConfig {
         package: "props".into(),
-        manifest_path: root.join("Cargo.toml"),
+        cargo_toml: root.join("Cargo.toml"),
         package_root: root.to_path_buf(),
         name: "props".into(),
         kind: LayerKind::Files,

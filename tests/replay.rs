@@ -18,10 +18,11 @@ use aws_smithy_types::body::SdkBody;
 
 use cargo_layer::aws::Aws;
 use cargo_layer::aws::dedupe;
-use cargo_layer::aws::grant::{self, Status, Wanted};
-use cargo_layer::aws::layers::{Layer, Version};
-use cargo_layer::aws::policy::Target;
+use cargo_layer::aws::grant::{self, Wanted};
+use cargo_layer::aws::layers::{LayerApi, Version};
+use cargo_layer::aws::policy::Grantee;
 use cargo_layer::output::progress::Progress;
+use cargo_layer::schema::GrantStatus as Status;
 
 const LAYER: &str = "hello";
 const ARN: &str = "arn:aws:lambda:eu-central-1:111111111111:layer:hello";
@@ -74,11 +75,11 @@ fn wanted() -> Vec<Wanted> {
     vec![
         Wanted {
             stage: "dev".into(),
-            target: Target::Account("222222222222".into()),
+            grantee: Grantee::Account("222222222222".into()),
         },
         Wanted {
             stage: "prod".into(),
-            target: Target::Organization("o-abcdefghij".into()),
+            grantee: Grantee::Organization("o-abcdefghij".into()),
         },
     ]
 }
@@ -99,9 +100,9 @@ fn grants_in_the_aws_policy_form_are_recognised_and_not_added_again() {
     let add = mock!(Client::add_layer_version_permission)
         .then_output(|| AddLayerVersionPermissionOutput::builder().build());
     let aws = aws_with(&[&get, &add]);
-    let layer = Layer {
-        aws: &aws,
-        name: LAYER,
+    let layer = LayerApi {
+        aws,
+        name: LAYER.into(),
     };
     let results = block_on(grant::apply(
         &layer,
@@ -142,9 +143,9 @@ fn a_duplicate_statement_id_conflict_reads_the_policy_again_and_counts_as_presen
         )
     });
     let aws = aws_with(&[&get, &add]);
-    let layer = Layer {
-        aws: &aws,
-        name: LAYER,
+    let layer = LayerApi {
+        aws,
+        name: LAYER.into(),
     };
     let results = block_on(grant::apply(
         &layer,
@@ -178,9 +179,9 @@ fn a_full_policy_fails_that_grant_with_the_organization_advice() {
         )
     });
     let aws = aws_with(&[&get, &add]);
-    let layer = Layer {
-        aws: &aws,
-        name: LAYER,
+    let layer = LayerApi {
+        aws,
+        name: LAYER.into(),
     };
     let results = block_on(grant::apply(
         &layer,
@@ -253,9 +254,9 @@ fn dedupe_follows_next_marker_across_pages() {
         .match_requests(|r| r.version_number() == Some(50))
         .then_output(|| version_output(50, CODE));
     let aws = aws_with(&[&first, &second, &get]);
-    let layer = Layer {
-        aws: &aws,
-        name: LAYER,
+    let layer = LayerApi {
+        aws,
+        name: LAYER.into(),
     };
     let found = block_on(dedupe::find(&layer, &identity())).unwrap();
     assert_eq!(found.version.unwrap().number, 50);
@@ -282,9 +283,9 @@ fn the_fallback_scan_of_unmarked_versions_is_bounded_and_reported() {
         version_output(req.version_number().unwrap(), "c29tZXRoaW5nIGVsc2U=")
     });
     let aws = aws_with(&[&list, &get]);
-    let layer = Layer {
-        aws: &aws,
-        name: LAYER,
+    let layer = LayerApi {
+        aws,
+        name: LAYER.into(),
     };
     let found = block_on(dedupe::find(&layer, &identity())).unwrap();
     assert!(found.version.is_none());
@@ -303,9 +304,9 @@ fn a_layer_that_was_never_published_has_no_versions() {
         )
     });
     let aws = aws_with(&[&list]);
-    let layer = Layer {
-        aws: &aws,
-        name: LAYER,
+    let layer = LayerApi {
+        aws,
+        name: LAYER.into(),
     };
     let found = block_on(dedupe::find(&layer, &identity())).unwrap();
     assert!(found.version.is_none());
@@ -322,9 +323,9 @@ fn access_denied_names_the_action_and_points_at_the_iam_policy() {
         )
     });
     let aws = aws_with(&[&list]);
-    let layer = Layer {
-        aws: &aws,
-        name: LAYER,
+    let layer = LayerApi {
+        aws,
+        name: LAYER.into(),
     };
     let err = block_on(dedupe::find(&layer, &identity())).err().unwrap();
     assert_eq!(err.exit_code(), 7);
@@ -361,9 +362,9 @@ fn settle_deletes_only_this_runs_own_newer_twin() {
         .match_requests(|r| r.version_number() == Some(6))
         .then_output(|| DeleteLayerVersionOutput::builder().build());
     let aws = aws_with(&[&list, &get, &delete]);
-    let layer = Layer {
-        aws: &aws,
-        name: LAYER,
+    let layer = LayerApi {
+        aws,
+        name: LAYER.into(),
     };
     let ours = Version {
         number: 6,
@@ -402,9 +403,9 @@ fn settle_after_a_lost_response_deletes_the_lost_version_only_when_it_is_this_ru
         .match_requests(|r| r.version_number() == Some(6))
         .then_output(|| DeleteLayerVersionOutput::builder().build());
     let aws = aws_with(&[&list, &get, &delete]);
-    let layer = Layer {
-        aws: &aws,
-        name: LAYER,
+    let layer = LayerApi {
+        aws,
+        name: LAYER.into(),
     };
     let found = block_on(layer.get(5)).unwrap().unwrap();
     let mut notes = Vec::new();
@@ -443,9 +444,9 @@ fn the_first_publisher_keeps_its_version() {
     let get = mock!(Client::get_layer_version)
         .then_compute_output(|req| version_output(req.version_number().unwrap(), CODE));
     let aws = aws_with(&[&list, &get]);
-    let layer = Layer {
-        aws: &aws,
-        name: LAYER,
+    let layer = LayerApi {
+        aws,
+        name: LAYER.into(),
     };
     let ours = Version {
         number: 5,

@@ -9,11 +9,10 @@
 //! the newest few of them are compared by GetLayerVersion, and the result says how many were
 //! left unchecked.
 
-use serde::{Deserialize, Serialize};
-
-use crate::aws::layers::{Layer, Version};
+use crate::aws::layers::{LayerApi, Version};
 use crate::error::Result;
 use crate::project::limits::MARKER_PREFIX;
+use crate::schema::Search;
 
 /// Unmarked versions compared by hash, newest first, before giving up.
 pub const FALLBACK_SCAN: usize = 10;
@@ -132,18 +131,6 @@ pub fn read_marker(description: &str) -> Option<Marker<'_>> {
     })
 }
 
-/// How the existing version was (or was not) found.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Search {
-    /// `marker`, `hash-scan`, or `none`.
-    pub method: String,
-    pub versions_listed: usize,
-    /// Versions without a cargo-layer marker compared by GetLayerVersion.
-    pub unmarked_checked: usize,
-    /// Versions without a marker that were not compared (older than the fallback scan).
-    pub unmarked_unchecked: usize,
-}
-
 pub struct Found {
     /// The oldest version confirmed to hold this identity, on the first page that holds one.
     pub version: Option<Version>,
@@ -184,7 +171,7 @@ fn sort_page(versions: Vec<Version>, identity: &Identity) -> Page {
 }
 
 /// Look through the listed versions for one that holds `identity`.
-pub async fn find(layer: &Layer<'_>, identity: &Identity) -> Result<Found> {
+pub async fn find(layer: &LayerApi, identity: &Identity) -> Result<Found> {
     let mut search = Search::default();
     let mut notes = Vec::new();
     let mut unmarked = Vec::new();
@@ -244,7 +231,7 @@ pub async fn find(layer: &Layer<'_>, identity: &Identity) -> Result<Found> {
 /// GetLayerVersion on each candidate in order until one holds `identity`: that version (with
 /// what AWS says it holds), and the candidates read before it that did not.
 async fn oldest_confirmed(
-    layer: &Layer<'_>,
+    layer: &LayerApi,
     candidates: &[Version],
     identity: &Identity,
 ) -> Result<(Option<Version>, Vec<i64>)> {
@@ -283,7 +270,7 @@ fn twins_note(newer: &[i64], reused: &Version) -> Option<String> {
 /// GetLayerVersion, kept only when the version really holds `identity`: its CodeSha256 and its
 /// metadata as AWS reports them now.
 pub async fn confirm(
-    layer: &Layer<'_>,
+    layer: &LayerApi,
     number: i64,
     identity: &Identity,
 ) -> Result<Option<Version>> {
@@ -299,7 +286,7 @@ pub async fn confirm(
 /// that was handed out is ever deleted. Nothing another run or tool made is touched: their
 /// twins are reported. Twins are recent, so the newest page holds them.
 pub async fn settle(
-    layer: &Layer<'_>,
+    layer: &LayerApi,
     candidate: Version,
     own_candidate: bool,
     identity: &Identity,
@@ -334,7 +321,7 @@ pub async fn settle(
 }
 
 async fn delete_own_twin(
-    layer: &Layer<'_>,
+    layer: &LayerApi,
     version: Version,
     survivor: &Version,
     identity: &Identity,

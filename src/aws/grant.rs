@@ -1,88 +1,48 @@
 //! Sharing one exact version with each stage: read the policy, add only the statements that are
 //! missing, under deterministic IDs, and never touch a statement cargo-layer did not make.
 
-use serde::{Deserialize, Serialize};
-
 use futures_util::{StreamExt, TryStreamExt, stream};
 
 use crate::aws;
-use crate::aws::layers::Layer;
-use crate::aws::policy::{self, Target};
+use crate::aws::layers::LayerApi;
+use crate::aws::policy::{self, Grantee};
 use crate::error::{Error, Kind, Result};
 use crate::output::progress::Progress;
 use crate::project::config::LayerConfig;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    Added,
-    Present,
-    Failed,
-    /// Only in `--dry-run` plans.
-    WouldAdd,
-    /// Only from `revoke`.
-    Removed,
-    /// Only in `revoke --dry-run` plans.
-    WouldRemove,
-}
-
-impl Status {
-    /// The status as people read it.
-    pub fn word(self) -> &'static str {
-        match self {
-            Status::Added => "added",
-            Status::Present => "present",
-            Status::Failed => "failed",
-            Status::WouldAdd => "would add",
-            Status::Removed => "removed",
-            Status::WouldRemove => "would remove",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GrantResult {
-    pub stage: String,
-    pub principal: String,
-    pub organization: Option<String>,
-    pub statement_id: String,
-    pub status: Status,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
+use crate::schema::{GrantResult, GrantStatus};
 
 /// One statement a stage should have on the version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wanted {
     pub stage: String,
-    pub target: Target,
+    pub grantee: Grantee,
 }
 
 impl Wanted {
     pub fn principal(&self) -> &str {
-        match &self.target {
-            Target::Account(account) => account,
-            Target::Organization(_) | Target::Public => "*",
+        match &self.grantee {
+            Grantee::Account(account) => account,
+            Grantee::Organization(_) | Grantee::Public => "*",
         }
     }
 
     pub fn organization(&self) -> Option<&str> {
-        match &self.target {
-            Target::Organization(org) => Some(org),
+        match &self.grantee {
+            Grantee::Organization(org) => Some(org),
             _ => None,
         }
     }
 
     pub fn statement_id(&self) -> String {
-        policy::statement_id(&self.stage, &self.target)
+        policy::statement_id(&self.stage, &self.grantee)
     }
 
     /// The plan entry for a grant that is not there yet.
     pub fn planned(&self) -> GrantResult {
-        self.result(Status::WouldAdd, None)
+        self.result(GrantStatus::WouldAdd, None)
     }
 
-    fn result(&self, status: Status, error: Option<String>) -> GrantResult {
+    fn result(&self, status: GrantStatus, error: Option<String>) -> GrantResult {
         GrantResult {
             stage: self.stage.clone(),
             principal: self.principal().to_string(),
@@ -109,20 +69,20 @@ pub fn wanted(layer: &LayerConfig, stages: &[String]) -> Result<Vec<Wanted>> {
     let mut out = Vec::new();
     for name in names {
         let stage = layer.stage(name)?;
-        let mut push = |target| {
+        let mut push = |grantee| {
             out.push(Wanted {
                 stage: name.clone(),
-                target,
+                grantee,
             })
         };
         for account in &stage.accounts {
-            push(Target::Account(account.clone()));
+            push(Grantee::Account(account.clone()));
         }
         if let Some(org) = &stage.organization {
-            push(Target::Organization(org.clone()));
+            push(Grantee::Organization(org.clone()));
         }
         if stage.public {
-            push(Target::Public);
+            push(Grantee::Public);
         }
     }
     Ok(out)
@@ -136,7 +96,7 @@ const CONFLICT_ATTEMPTS: u64 = 3;
 /// Make sure every wanted statement is on `version`. Failures are reported per grant, not
 /// raised, so the caller can record them and a re-run can finish the job.
 pub async fn apply(
-    layer: &Layer<'_>,
+    layer: &LayerApi,
     version: i64,
     wanted: &[Wanted],
     dry_run: bool,
@@ -149,7 +109,7 @@ pub async fn apply(
         Err(err) if !dry_run => {
             return Ok(wanted
                 .iter()
-                .map(|g| g.result(Status::Failed, Some(err.message.clone())))
+                .map(|g| g.result(GrantStatus::Failed, Some(err.message.clone())))
                 .collect());
         }
         Err(err) => return Err(err),
@@ -159,7 +119,7 @@ pub async fn apply(
         .map(|grant| async move {
             let result = match policy.get(&grant.statement_id()) {
                 Some(existing) => present(grant, existing),
-                None if dry_run => grant.result(Status::WouldAdd, None),
+                None if dry_run => grant.result(GrantStatus::WouldAdd, None),
                 None => add(layer, version, grant).await?,
             };
             progress.debug(format!(
@@ -175,10 +135,10 @@ pub async fn apply(
 
 fn present(grant: &Wanted, existing: &policy::Statement) -> GrantResult {
     if grant.matches(existing) {
-        grant.result(Status::Present, None)
+        grant.result(GrantStatus::Present, None)
     } else {
         grant.result(
-            Status::Failed,
+            GrantStatus::Failed,
             Some(format!(
                 "statement {} exists but grants {} instead; remove it (cargo layer revoke --stage {}) and run again",
                 existing.sid, existing.principal, grant.stage
@@ -187,7 +147,7 @@ fn present(grant: &Wanted, existing: &policy::Statement) -> GrantResult {
     }
 }
 
-async fn add(layer: &Layer<'_>, version: i64, grant: &Wanted) -> Result<GrantResult> {
+async fn add(layer: &LayerApi, version: i64, grant: &Wanted) -> Result<GrantResult> {
     let sid = grant.statement_id();
     let mut attempt = 1;
     loop {
@@ -195,13 +155,13 @@ async fn add(layer: &Layer<'_>, version: i64, grant: &Wanted) -> Result<GrantRes
             .add_permission(version, &sid, grant.principal(), grant.organization())
             .await;
         let err = match added {
-            Ok(()) => return Ok(grant.result(Status::Added, None)),
+            Ok(()) => return Ok(grant.result(GrantStatus::Added, None)),
             Err(e) => e,
         };
         if aws::error_code(&err) != Some("ResourceConflictException") {
             let resource = format!("layer {} version {version}", layer.name);
             let err = aws::sdk_error("lambda:AddLayerVersionPermission", &resource, err);
-            return Ok(grant.result(Status::Failed, Some(err.message)));
+            return Ok(grant.result(GrantStatus::Failed, Some(err.message)));
         }
         // Either the statement is there already (a concurrent run added it), or another update
         // of the policy was in progress: the policy, read again, tells which.
@@ -210,7 +170,7 @@ async fn add(layer: &Layer<'_>, version: i64, grant: &Wanted) -> Result<GrantRes
         }
         if attempt == CONFLICT_ATTEMPTS {
             return Ok(grant.result(
-                Status::Failed,
+                GrantStatus::Failed,
                 Some(format!("lambda:AddLayerVersionPermission kept reporting a conflict for {sid}, and the policy does not hold it; run again")),
             ));
         }
@@ -246,15 +206,10 @@ pub fn check_policy_size(layer: &LayerConfig, region: Option<&str>) -> Result<()
         .map(|(name, stage)| (name.as_str(), stage.accounts.len()))
         .max_by_key(|(_, n)| *n)
         .unwrap_or_default();
-    Err(Error::at_key(
-        Kind::Config,
-        &layer.manifest_path,
-        format!("package.metadata.layer.stages.{stage}.accounts"),
-        format!(
+    Err(Error::new(Kind::Config, format!(
             "the {} grants of all stages make a policy of about {size} bytes on each version, over the ~{POLICY_LIMIT} bytes Lambda allows for a layer version's policy; share stage {stage}'s {accounts} accounts through their AWS Organization instead (organization = \"o-...\")",
             all.len()
-        ),
-    ))
+        )).at(&layer.cargo_toml, format!("package.metadata.layer.stages.{stage}.accounts")))
 }
 
 /// The size of the policy these grants make, as AWS stores it (the longest version number).
@@ -275,7 +230,7 @@ fn policy_size(layer: &LayerConfig, region: &str, grants: &[Wanted]) -> usize {
                 "Action": "lambda:GetLayerVersion",
                 "Resource": resource,
             });
-            if let Target::Account(id) = &grant.target {
+            if let Grantee::Account(id) = &grant.grantee {
                 statement["Principal"] =
                     serde_json::json!({ "AWS": format!("arn:{partition}:iam::{id}:root") });
             }
@@ -292,5 +247,5 @@ fn policy_size(layer: &LayerConfig, region: &str, grants: &[Wanted]) -> usize {
 }
 
 pub fn any_failed(results: &[GrantResult]) -> bool {
-    results.iter().any(|g| g.status == Status::Failed)
+    results.iter().any(|g| g.status == GrantStatus::Failed)
 }

@@ -29,6 +29,22 @@ pub struct Version {
     pub license: Option<String>,
 }
 
+impl Version {
+    /// What a result says about this version.
+    pub fn facts(&self) -> crate::schema::VersionFacts<'_> {
+        crate::schema::VersionFacts {
+            number: self.number,
+            arn: &self.arn,
+            layer_arn: &self.layer_arn,
+            code_sha256: self.code_sha256.as_deref(),
+            code_size: self.code_size,
+            runtimes: &self.runtimes,
+            architectures: &self.architectures,
+            license: self.license.as_deref(),
+        }
+    }
+}
+
 /// GetLayerVersion, PublishLayerVersion and the listing answer with the same getters.
 macro_rules! version_from {
     ($out:expr, $content:expr) => {{
@@ -83,13 +99,13 @@ pub struct PublishInput<'a> {
 pub type PublishError =
     SdkError<PublishLayerVersionError, aws_sdk_lambda::config::http::HttpResponse>;
 
-/// One layer (by name) in one region.
-pub struct Layer<'a> {
-    pub aws: &'a Aws,
-    pub name: &'a str,
+/// The Lambda API for one layer (by name) in one region.
+pub struct LayerApi {
+    pub aws: Aws,
+    pub name: String,
 }
 
-impl Layer<'_> {
+impl LayerApi {
     fn version_resource(&self, version: i64) -> String {
         format!(
             "layer {} version {version} in {}",
@@ -102,7 +118,7 @@ impl Layer<'_> {
             .aws
             .lambda
             .list_layer_versions()
-            .layer_name(self.name)
+            .layer_name(&self.name)
             .max_items(50)
             .set_marker(marker)
             .send()
@@ -149,7 +165,7 @@ impl Layer<'_> {
             .aws
             .lambda
             .get_layer_version()
-            .layer_name(self.name)
+            .layer_name(&self.name)
             .version_number(version)
             .send()
             .await;
@@ -193,7 +209,7 @@ impl Layer<'_> {
             .aws
             .lambda
             .publish_layer_version()
-            .layer_name(self.name)
+            .layer_name(&self.name)
             .description(input.description)
             .set_license_info(input.license.map(str::to_string))
             .set_compatible_runtimes(non_empty(
@@ -232,7 +248,7 @@ impl Layer<'_> {
         self.aws
             .lambda
             .delete_layer_version()
-            .layer_name(self.name)
+            .layer_name(&self.name)
             .version_number(version)
             .send()
             .await
@@ -252,7 +268,7 @@ impl Layer<'_> {
             .aws
             .lambda
             .get_layer_version_policy()
-            .layer_name(self.name)
+            .layer_name(&self.name)
             .version_number(version)
             .send()
             .await;
@@ -261,7 +277,7 @@ impl Layer<'_> {
                 out.policy().unwrap_or("{}"),
                 out.revision_id().map(str::to_string),
             )
-            .map_err(crate::error::Error::internal),
+            .map_err(|m| crate::error::Error::new(crate::error::Kind::Internal, m)),
             Err(e) if aws::error_code(&e) == Some("ResourceNotFoundException") => {
                 Ok(Policy::default())
             }
@@ -291,7 +307,7 @@ impl Layer<'_> {
         self.aws
             .lambda
             .add_layer_version_permission()
-            .layer_name(self.name)
+            .layer_name(&self.name)
             .version_number(version)
             .statement_id(sid)
             .action("lambda:GetLayerVersion")
@@ -309,7 +325,7 @@ impl Layer<'_> {
             .aws
             .lambda
             .remove_layer_version_permission()
-            .layer_name(self.name)
+            .layer_name(&self.name)
             .version_number(version)
             .statement_id(sid)
             .send()

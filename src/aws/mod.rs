@@ -20,6 +20,8 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_types::region::Region;
 
 use crate::error::{Error, Kind, Result};
+use crate::project::config::LayerConfig;
+use layers::LayerApi;
 
 /// AWS flags shared by every command that talks to AWS.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -91,7 +93,7 @@ pub async fn connect(
     let role = args.assume_role.as_deref().or(role);
     if let Some(role) = role {
         crate::project::limits::role_arn(role)
-            .map_err(|m| Error::config(format!("--assume-role: {m}")))?;
+            .map_err(|m| Error::new(Kind::Config, format!("--assume-role: {m}")))?;
     }
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
@@ -141,27 +143,31 @@ pub async fn connect(
 
 /// The sessions of one run, one per role: a role is assumed once, whatever the number of
 /// layers and regions, and the account guard still runs for every layer.
-#[derive(Default)]
-pub struct Sessions {
+pub struct Sessions<'a> {
+    args: &'a AwsArgs,
     made: Vec<(Option<String>, Session)>,
 }
 
-impl Sessions {
-    pub async fn get(
-        &mut self,
-        args: &AwsArgs,
-        region: Option<&str>,
-        role: Option<&str>,
-        account: Option<&str>,
-    ) -> Result<&Session> {
-        let role = args.assume_role.as_deref().or(role).map(str::to_string);
+impl<'a> Sessions<'a> {
+    pub fn new(args: &'a AwsArgs) -> Self {
+        Sessions {
+            args,
+            made: Vec::new(),
+        }
+    }
+
+    /// The session for `layer` (its role, checked against its artifacts account); `region` is
+    /// where STS is asked when the session is new.
+    pub async fn session(&mut self, layer: &LayerConfig, region: Option<&str>) -> Result<&Session> {
+        let role = self.args.assume_role.clone().or(layer.role_arn.clone());
+        let account = layer.artifacts_account.as_deref();
         let index = match self.made.iter().position(|(r, _)| *r == role) {
             Some(index) => {
                 guard(self.made[index].1.caller(), account)?;
                 index
             }
             None => {
-                let session = connect(args, region, role.as_deref(), account).await?;
+                let session = connect(self.args, region, role.as_deref(), account).await?;
                 self.made.push((role, session));
                 self.made.len() - 1
             }
@@ -176,14 +182,20 @@ impl Session {
         &self.caller
     }
 
+    /// The Lambda API for layer `name` in `region` (else the session's own region).
+    pub fn api(&self, region: Option<&str>, name: &str) -> Result<LayerApi> {
+        Ok(LayerApi {
+            aws: self.region(region)?,
+            name: name.to_string(),
+        })
+    }
+
     /// Clients for `region`, else the session's own region (flag, Cargo.toml or environment).
     pub fn region(&self, region: Option<&str>) -> Result<Aws> {
         let region = match region {
             Some(region) => region.to_string(),
             None => self.config.region().map(|r| r.to_string()).ok_or_else(|| {
-                Error::config(
-                    "no AWS region: set `region` in [package.metadata.layer], pass --region, or export AWS_REGION",
-                )
+                Error::new(Kind::Config, "no AWS region: set `region` in [package.metadata.layer], pass --region, or export AWS_REGION")
             })?,
         };
         let lambda = aws_sdk_lambda::config::Builder::from(&self.config)

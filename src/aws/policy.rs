@@ -86,36 +86,36 @@ pub const SID_PREFIX: &str = "cargo-layer-";
 
 /// What a stage grants to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub enum Grantee {
     Account(String),
     Organization(String),
     Public,
 }
 
 /// The statement ID cargo-layer uses for a stage's grant: deterministic, so re-runs find it.
-pub fn statement_id(stage: &str, target: &Target) -> String {
+pub fn statement_id(stage: &str, target: &Grantee) -> String {
     match target {
-        Target::Account(account) => format!("{SID_PREFIX}{stage}-{account}"),
-        Target::Organization(org) => format!("{SID_PREFIX}{stage}-org-{org}"),
-        Target::Public => format!("{SID_PREFIX}{stage}-public"),
+        Grantee::Account(account) => format!("{SID_PREFIX}{stage}-{account}"),
+        Grantee::Organization(org) => format!("{SID_PREFIX}{stage}-org-{org}"),
+        Grantee::Public => format!("{SID_PREFIX}{stage}-public"),
     }
 }
 
 /// Which grant of `stage` this statement ID is, if cargo-layer made it for that stage.
 /// The tail is parsed strictly so stage `dev` never claims stage `dev-eu`'s statements.
-pub fn owned_by(sid: &str, stage: &str) -> Option<Target> {
+pub fn owned_by(sid: &str, stage: &str) -> Option<Grantee> {
     let tail = sid
         .strip_prefix(SID_PREFIX)?
         .strip_prefix(stage)?
         .strip_prefix('-')?;
     if limits::is_account(tail) {
-        return Some(Target::Account(tail.to_string()));
+        return Some(Grantee::Account(tail.to_string()));
     }
     if tail == "public" {
-        return Some(Target::Public);
+        return Some(Grantee::Public);
     }
     let org = tail.strip_prefix("org-")?;
-    limits::is_organization(org).then(|| Target::Organization(org.to_string()))
+    limits::is_organization(org).then(|| Grantee::Organization(org.to_string()))
 }
 
 #[cfg(test)]
@@ -182,9 +182,9 @@ mod tests {
     #[test]
     fn statement_ids_round_trip_and_stay_in_their_stage() {
         let targets = [
-            Target::Account("222222222222".into()),
-            Target::Organization("o-abcdefghij".into()),
-            Target::Public,
+            Grantee::Account("222222222222".into()),
+            Grantee::Organization("o-abcdefghij".into()),
+            Grantee::Public,
         ];
         for target in targets {
             let sid = statement_id("dev", &target);
@@ -197,7 +197,7 @@ mod tests {
         assert_eq!(owned_by("cargo-layer-dev-org-222222222222", "dev"), None);
         assert_eq!(
             owned_by("cargo-layer-dev-org-222222222222", "dev-org"),
-            Some(Target::Account("222222222222".into()))
+            Some(Grantee::Account("222222222222".into()))
         );
     }
 
@@ -205,6 +205,6 @@ mod tests {
     fn longest_statement_id_fits() {
         let stage = "s".repeat(limits::MAX_STAGE_NAME);
         let org = format!("o-{}", "a".repeat(32));
-        assert!(statement_id(&stage, &Target::Organization(org)).len() <= 100);
+        assert!(statement_id(&stage, &Grantee::Organization(org)).len() <= 100);
     }
 }

@@ -8,12 +8,12 @@ use serde_json::{Value, json};
 
 use crate::cli::IamPolicyArgs;
 use crate::error::Result;
-use crate::output;
 use crate::output::progress::Progress;
 use crate::project;
 use crate::project::config::LayerConfig;
 
-pub fn run(args: &IamPolicyArgs, progress: &Progress) -> Result<()> {
+/// The policy document; it is no cargo-layer result, so it is printed as it is.
+pub fn run(args: &IamPolicyArgs, progress: &Progress) -> Result<Value> {
     let project = project::load(&args.select.selection())?;
     let mut layer_arns = Vec::new();
     let mut object_arns = Vec::new();
@@ -41,11 +41,7 @@ pub fn run(args: &IamPolicyArgs, progress: &Progress) -> Result<()> {
             .expect("the policy has a statement list")
             .push(upload_statement(&object_arns));
     }
-    print!(
-        "{}",
-        String::from_utf8_lossy(&output::to_pretty_json(&document))
-    );
-    Ok(())
+    Ok(document)
 }
 
 fn regions<'a>(layer: &'a LayerConfig, region: Option<&'a str>) -> Vec<&'a str> {

@@ -2,23 +2,22 @@
 //! or publishing. With `--manifest`, the version in AWS must still hold the exact bytes the
 //! manifest describes: what was tested is what gets promoted.
 
-use std::path::PathBuf;
-
 use crate::aws;
 use crate::aws::grant;
-use crate::aws::layers::{Layer, VersionArn};
+use crate::aws::layers::VersionArn;
 use crate::cli::PromoteArgs;
-use crate::commands::publish::grant_step;
+use crate::commands::publish::{grant_step, write_arn_file};
+use crate::commands::setup;
 use crate::error::{Error, Kind, Result};
-use crate::output::MessageFormat;
 use crate::output::progress::Progress;
-use crate::output::report;
-use crate::project;
+use crate::output::{Delivered, Run, human};
 use crate::project::config::LayerConfig;
-use crate::schema::{self, Manifest, Plan, Step};
+use crate::schema::{
+    self, Manifest, Outcome, Plan, PlanAction, PlanCommand, ResultType, Step, StepStatus,
+};
 
 /// The version to promote, as the user named it.
-struct Target {
+struct Pick {
     name: String,
     region: Option<String>,
     account: Option<String>,
@@ -27,41 +26,33 @@ struct Target {
     code_sha256: Option<String>,
 }
 
-pub async fn run(args: &PromoteArgs, format: MessageFormat, progress: &Progress) -> Result<()> {
-    let project = project::load(&args.select.selection())?;
-    let target = target(args, &project.layers)?;
-    let layer = pick_layer(&project.layers, &target)?;
-    let region = check_region(layer, &target, args.aws.region.as_deref())?;
+pub async fn run(args: &PromoteArgs, progress: &Progress) -> Result<Run> {
+    let setup = setup::load(&args.select, &args.aws)?;
+    let layers = &setup.project.layers;
+    let pick = pick(args, layers)?;
+    let layer = pick_layer(layers, &pick)?;
+    let region = check_region(layer, &pick, args.aws.region.as_deref())?;
     let wanted = grant::wanted(layer, &args.stages)?;
     grant::check_policy_size(layer, region.as_deref())?;
-    let expected_account = layer.artifacts_account.clone().or(target.account.clone());
-    check_account(layer, &target)?;
-
-    let session = aws::connect(
-        &args.aws,
-        region.as_deref(),
-        layer.role_arn.as_deref(),
-        expected_account.as_deref(),
-    )
-    .await?;
-    let aws = session.region(region.as_deref())?;
+    check_account(layer, &pick)?;
+    let account = layer.artifacts_account.clone().or(pick.account.clone());
+    let role = layer.role_arn.as_deref();
+    let session = aws::connect(&args.aws, region.as_deref(), role, account.as_deref()).await?;
+    let api = session.api(region.as_deref(), &layer.name)?;
     let caller = session.caller();
-    let api = Layer {
-        aws: &aws,
-        name: &layer.name,
-    };
-    let version = api.existing(target.version).await?;
+    let version = api.existing(pick.version).await?;
     let remote = version.code_sha256.clone().unwrap_or_default();
-    if let Some(expected) = &target.code_sha256
+    if let Some(expected) = &pick.code_sha256
         && &remote != expected
     {
         return Err(Error::new(
             Kind::Guard,
             format!(
-                "version {} of {} holds CodeSha256 {remote}, but the manifest says {expected}; refusing to promote anything other than what was tested",
+                "version {} of {} holds CodeSha256 {remote}, but the manifest says {expected}",
                 version.number, layer.name
             ),
-        ));
+        )
+        .fix("refusing to promote anything other than what was tested"));
     }
     let step = progress.step(format!(
         "granting version {} to {}",
@@ -69,63 +60,57 @@ pub async fn run(args: &PromoteArgs, format: MessageFormat, progress: &Progress)
         args.stages.join(", ")
     ));
     let grants = grant::apply(&api, version.number, &wanted, args.dry_run, progress).await?;
-    step.finish(report::grant_counts(&grants));
+    step.finish(human::grant_counts(&grants));
+    let header = (
+        layer.name.as_str(),
+        api.aws.region.as_str(),
+        caller.account.as_str(),
+    );
+    let mut run = Run::default();
     if args.dry_run {
-        let mut plan = Plan::new(
-            "promote",
-            "grant",
-            &layer.name,
-            &aws.region,
-            &caller.account,
-        )
-        .on(&version);
+        let mut plan = Plan::new(PlanCommand::Promote, PlanAction::Grant, header).on(
+            version.number,
+            &version.arn,
+            version.code_sha256.as_deref(),
+        );
         plan.grants = grants;
-        report::plan(&plan, format, progress);
-        return Ok(());
+        run.push(Outcome::Plan(plan));
+        return Ok(run);
     }
-    let verified = if target.code_sha256.is_some() {
-        Step::new(
-            "verify",
-            "ok",
-            Some("CodeSha256 matches the manifest".into()),
-        )
+    let verified = if pick.code_sha256.is_some() {
+        let detail = Some("CodeSha256 matches the manifest".into());
+        Step::new("verify", StepStatus::Ok, detail)
     } else {
-        Step::new("verify", "skipped", Some("no --manifest given".into()))
+        let detail = Some("no --manifest given".into());
+        Step::new("verify", StepStatus::Skipped, detail)
     };
     let manifest = Manifest {
         steps: vec![verified, grant_step(&grants)],
         grants,
-        ..Manifest::for_version(
-            "promote",
-            &layer.name,
-            &aws.region,
-            caller.account.clone(),
-            &version,
-        )
+        ..Manifest::for_version(ResultType::Promote, header, version.facts())
     };
-    report::manifest(&manifest, args.manifest.as_deref(), format, progress);
-    report::finish(
-        &[(manifest, PathBuf::new())],
-        &[],
-        args.output_file.as_deref(),
-        progress,
-    )
+    run.results.push(Delivered {
+        outcome: Outcome::Manifest(manifest),
+        file: args.manifest.clone(),
+    });
+    write_arn_file(&run, args.output_file.as_deref())?;
+    Ok(run)
 }
 
-fn target(args: &PromoteArgs, layers: &[LayerConfig]) -> Result<Target> {
+fn pick(args: &PromoteArgs, layers: &[LayerConfig]) -> Result<Pick> {
     if let Some(path) = &args.manifest {
-        let m = schema::read(path)?;
-        return Ok(Target {
-            name: m.name,
-            region: Some(m.region),
-            account: Some(m.account),
+        let m = schema::read_manifest(path)?;
+        return Ok(Pick {
+            name: m.header.name,
+            region: Some(m.header.region),
+            account: Some(m.header.account),
             version: m.version,
             code_sha256: Some(m.code_sha256),
         });
     }
     if let Some(arn) = &args.arn {
         let parsed = VersionArn::parse(arn).ok_or_else(|| {
-            Error::config(format!(
+            Error::new(Kind::Config, format!(
                 "--arn {arn}: not a LayerVersionArn; it looks like arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION"
             ))
         })?;
@@ -139,7 +124,7 @@ fn target(args: &PromoteArgs, layers: &[LayerConfig]) -> Result<Target> {
                 ),
             ));
         }
-        return Ok(Target {
+        return Ok(Pick {
             name: parsed.name,
             region: Some(parsed.region),
             account: Some(parsed.account),
@@ -151,27 +136,28 @@ fn target(args: &PromoteArgs, layers: &[LayerConfig]) -> Result<Target> {
         .version
         .expect("clap requires one of --version, --arn, --manifest");
     match layers {
-        [layer] => Ok(Target {
+        [layer] => Ok(Pick {
             name: layer.name.clone(),
             region: None,
             account: None,
             version,
             code_sha256: None,
         }),
-        _ => Err(Error::config(
+        _ => Err(Error::new(
+            Kind::Config,
             "--version names a version of one layer, but several packages are selected; pick one with -p",
         )),
     }
 }
 
-fn pick_layer<'a>(layers: &'a [LayerConfig], target: &Target) -> Result<&'a LayerConfig> {
-    layers.iter().find(|l| l.name == target.name).ok_or_else(|| {
+fn pick_layer<'a>(layers: &'a [LayerConfig], pick: &Pick) -> Result<&'a LayerConfig> {
+    layers.iter().find(|l| l.name == pick.name).ok_or_else(|| {
         let names: Vec<&str> = layers.iter().map(|l| l.name.as_str()).collect();
         Error::new(
             Kind::Guard,
             format!(
                 "the version belongs to layer \"{}\", but the selected Cargo.toml configures {}; refusing to grant another layer's version",
-                target.name,
+                pick.name,
                 names.join(", ")
             ),
         )
@@ -179,12 +165,8 @@ fn pick_layer<'a>(layers: &'a [LayerConfig], target: &Target) -> Result<&'a Laye
 }
 
 /// The version's region must be one the layer is configured for, and the one `--region` says.
-fn check_region(
-    layer: &LayerConfig,
-    target: &Target,
-    flag: Option<&str>,
-) -> Result<Option<String>> {
-    let Some(region) = target.region.clone() else {
+fn check_region(layer: &LayerConfig, pick: &Pick, flag: Option<&str>) -> Result<Option<String>> {
+    let Some(region) = pick.region.clone() else {
         return layer.one_region(flag);
     };
     let other = |what: &str| {
@@ -210,8 +192,8 @@ fn check_region(
     Ok(Some(region))
 }
 
-fn check_account(layer: &LayerConfig, target: &Target) -> Result<()> {
-    match (&layer.artifacts_account, &target.account) {
+fn check_account(layer: &LayerConfig, pick: &Pick) -> Result<()> {
+    match (&layer.artifacts_account, &pick.account) {
         (Some(configured), Some(actual)) if configured != actual => Err(Error::new(
             Kind::Guard,
             format!(

@@ -7,98 +7,57 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
-use crate::aws;
 use crate::aws::dedupe;
-use crate::aws::layers::{Layer, Version};
+use crate::aws::layers::{LayerApi, Version};
 use crate::aws::policy;
 use crate::cli::PruneArgs;
+use crate::commands::setup;
 use crate::error::Result;
+use crate::output::Run;
 use crate::output::progress::Progress;
-use crate::output::{self, MessageFormat};
-use crate::project;
 use crate::project::config::LayerConfig;
-use crate::schema::{self, SCHEMA_VERSION};
+use crate::schema::{self, Header, Kept, Outcome, Pruned, ResultType};
 
-const STILL_WORKS: &str = "functions that already use a deleted version keep working; new deployments and configuration updates can no longer use it";
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Kept {
-    pub version: i64,
-    pub reasons: Vec<String>,
-}
-
-/// What prune kept and why, and what it deleted (or would, with `--dry-run`).
-#[derive(Debug, Serialize)]
-pub struct Pruned {
-    pub schema_version: u32,
-    pub r#type: &'static str,
-    pub name: String,
-    pub region: String,
-    pub account: String,
-    pub dry_run: bool,
-    pub kept: Vec<Kept>,
-    pub deleted: Vec<i64>,
-}
-
-pub async fn run(args: &PruneArgs, format: MessageFormat, progress: &Progress) -> Result<()> {
-    let project = project::load(&args.select.selection())?;
+pub async fn run(args: &PruneArgs, progress: &Progress) -> Result<Run> {
+    let mut setup = setup::load(&args.select, &args.aws)?;
     let manifests = args
         .manifest
         .iter()
-        .map(|path| schema::read(path))
+        .map(|path| schema::read_manifest(path))
         .collect::<Result<Vec<_>>>()?;
-    let mut sessions = aws::Sessions::default();
-    for layer in &project.layers {
-        let regions = match args.aws.region.as_deref() {
-            Some(flag) => vec![layer.one_region(Some(flag))?],
-            None if layer.regions.is_empty() => vec![None],
-            None => layer.regions.iter().cloned().map(Some).collect(),
-        };
-        let session = sessions
-            .get(
-                &args.aws,
-                regions.first().cloned().flatten().as_deref(),
-                layer.role_arn.as_deref(),
-                layer.artifacts_account.as_deref(),
-            )
-            .await?;
+    let mut run = Run::default();
+    for layer in &setup.project.layers {
+        let regions = setup::regions(layer, args.aws.region.as_deref())?;
+        let first = regions.first().cloned().flatten();
+        let session = setup.aws.session(layer, first.as_deref()).await?;
         for region in &regions {
-            let aws = session.region(region.as_deref())?;
-            let api = Layer {
-                aws: &aws,
-                name: &layer.name,
-            };
+            let api = session.api(region.as_deref(), &layer.name)?;
             let protected: Vec<i64> = manifests
                 .iter()
-                .filter(|m| m.name == layer.name && m.region == aws.region)
+                .filter(|m| m.header.name == layer.name && m.header.region == api.aws.region)
                 .map(|m| m.version)
                 .collect();
             let plan = plan(&api, layer, args, &protected, progress).await?;
-            let mut result = Pruned {
-                schema_version: SCHEMA_VERSION,
-                r#type: "prune",
-                name: layer.name.clone(),
-                region: aws.region.clone(),
-                account: session.caller().account.clone(),
-                dry_run: args.dry_run,
-                kept: plan.kept,
-                deleted: Vec::new(),
-            };
+            let mut deleted = Vec::new();
             if args.dry_run {
-                result.deleted = plan.delete;
+                deleted = plan.delete;
             } else {
                 for number in plan.delete {
                     crate::interrupt::check()?;
                     api.delete(number).await?;
-                    result.deleted.push(number);
+                    deleted.push(number);
                 }
             }
-            print(&result, format, progress);
+            let account = &session.caller().account;
+            run.push(Outcome::Prune(Pruned {
+                header: Header::new(ResultType::Prune, &layer.name, &api.aws.region, account),
+                dry_run: args.dry_run,
+                kept: plan.kept,
+                deleted,
+            }));
         }
     }
-    Ok(())
+    Ok(run)
 }
 
 struct Plan {
@@ -108,7 +67,7 @@ struct Plan {
 
 /// Decide about every version before anything is deleted.
 async fn plan(
-    api: &Layer<'_>,
+    api: &LayerApi,
     layer: &LayerConfig,
     args: &PruneArgs,
     protected: &[i64],
@@ -164,7 +123,7 @@ async fn plan(
 }
 
 /// Every version, newest first.
-async fn all_versions(api: &Layer<'_>) -> Result<Vec<Version>> {
+async fn all_versions(api: &LayerApi) -> Result<Vec<Version>> {
     let mut versions = Vec::new();
     let mut next = None;
     loop {
@@ -181,7 +140,7 @@ async fn all_versions(api: &Layer<'_>) -> Result<Vec<Version>> {
 
 /// For each stage of Cargo.toml, the newest version carrying one of its cargo-layer grants.
 async fn stages_in_use(
-    api: &Layer<'_>,
+    api: &LayerApi,
     layer: &LayerConfig,
     versions: &[Version],
 ) -> Result<Vec<(String, i64)>> {
@@ -207,39 +166,10 @@ async fn stages_in_use(
 }
 
 /// A version is cargo-layer's when its marker names the bytes GetLayerVersion reports.
-async fn is_ours(api: &Layer<'_>, version: &Version) -> Result<bool> {
+async fn is_ours(api: &LayerApi, version: &Version) -> Result<bool> {
     let Some(marker) = dedupe::read_marker(&version.description) else {
         return Ok(false);
     };
     let held = api.get(version.number).await?;
     Ok(held.and_then(|v| v.code_sha256).as_deref() == Some(marker.code_sha256))
-}
-
-fn print(result: &Pruned, format: MessageFormat, progress: &Progress) {
-    if format == MessageFormat::Json {
-        output::print_json(result);
-    } else {
-        let verb = if result.dry_run {
-            "would delete"
-        } else {
-            "deleted"
-        };
-        println!(
-            "{} in {} (account {}): keep {}, {verb} {}",
-            result.name,
-            result.region,
-            result.account,
-            result.kept.len(),
-            result.deleted.len()
-        );
-        for kept in &result.kept {
-            println!("  keep    {:<6} {}", kept.version, kept.reasons.join("; "));
-        }
-        for number in &result.deleted {
-            println!("  {verb:<7} {number}");
-        }
-    }
-    if !result.deleted.is_empty() {
-        progress.info(format!("note: {STILL_WORKS}"));
-    }
 }

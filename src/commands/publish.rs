@@ -1,154 +1,146 @@
 //! `cargo layer publish`: package, find or publish exactly one version for the content hash in
-//! the artifacts account, grant it to the stages, and write the result where deploys read it.
+//! the artifacts account, grant it to the stages, and write the manifest where deploys read it.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use futures_util::{StreamExt, stream};
 
 use crate::aws::dedupe::{self, Identity};
-use crate::aws::grant::{self, GrantResult, Status, Wanted};
-use crate::aws::layers::{Content, Layer, PublishInput, Version};
+use crate::aws::grant::{self, Wanted};
+use crate::aws::layers::{Content, LayerApi, PublishInput, Version};
 use crate::aws::{self, Session};
 use crate::cli::PublishArgs;
+use crate::commands::setup;
 use crate::error::{Error, Kind, Result};
 use crate::output::progress::Progress;
-use crate::output::report;
-use crate::output::{self, MessageFormat};
+use crate::output::{self, Delivered, Failure, Run, human};
 use crate::pack::{self, Packaged};
-use crate::project;
 use crate::project::config::LayerConfig;
 use crate::project::limits::MAX_ZIP_BYTES;
-use crate::schema::{self, Manifest, Plan, Step};
+use crate::schema::{
+    self, GrantResult, GrantStatus, Manifest, Outcome, Plan, PlanAction, PlanCommand, ResultType,
+    Step, StepStatus,
+};
 
 /// Regions published at once; within a region, grants go four at a time (see `grant`).
 const REGIONS_AT_ONCE: usize = 8;
 
-pub async fn run(args: &PublishArgs, format: MessageFormat, progress: &Progress) -> Result<()> {
+pub async fn run(args: &PublishArgs, progress: &Progress) -> Result<Run> {
+    let mut setup = setup::load(&args.select, &args.aws)?;
+    let flag = args.aws.region.as_deref();
+    // Every local check before the build, and the build before any AWS call.
+    let mut plans = Vec::new();
+    for layer in &setup.project.layers {
+        grant::check_policy_size(layer, flag)?;
+        plans.push((
+            grant::wanted(layer, &args.stages)?,
+            setup::regions(layer, flag)?,
+        ));
+    }
     let opts = pack::Options {
         selection: args.select.selection(),
         build: args.build.options(progress.is_quiet()),
         out_dir: args.out_dir.clone(),
     };
-    let project = project::load(&opts.selection)?;
-    // Every local check before the build, and the build before any AWS call.
-    let wanted = project
-        .layers
-        .iter()
-        .map(|layer| grant::wanted(layer, &args.stages))
-        .collect::<Result<Vec<_>>>()?;
-    let regions = project
-        .layers
-        .iter()
-        .map(|layer| regions(layer, args.aws.region.as_deref()))
-        .collect::<Result<Vec<_>>>()?;
-    for layer in &project.layers {
-        grant::check_policy_size(layer, args.aws.region.as_deref())?;
-    }
-    let packaged = pack::pack_project(&project, &opts, progress)?;
-    let out_dir = pack::out_dir(&project, &opts);
+    let packaged = pack::pack_project(&setup.project, &opts, progress)?;
+    let out_dir = pack::out_dir(&setup.project, &opts);
     // One id for everything this run publishes: it proves which versions are its own.
-    let run = dedupe::run_id();
-    let mut sessions = aws::Sessions::default();
-    let mut done = Done::default();
-    for ((layer, wanted), regions) in packaged.iter().zip(&wanted).zip(regions) {
-        let config = &layer.layer;
-        let session = sessions
-            .get(
-                &args.aws,
-                regions.first().cloned().flatten().as_deref(),
-                config.role_arn.as_deref(),
-                config.artifacts_account.as_deref(),
-            )
-            .await?;
-        let targets: Vec<Target> = regions
+    let run_id = dedupe::run_id();
+    let mut run = Run::default();
+    for (layer, (wanted, regions)) in packaged.iter().zip(&plans) {
+        let first = regions.first().cloned().flatten();
+        let session = setup.aws.session(&layer.layer, first.as_deref()).await?;
+        let jobs: Vec<Job> = regions
             .iter()
-            .map(|region| Target {
+            .map(|region| Job {
                 packaged: layer,
                 session,
                 region: region.as_deref(),
                 wanted,
-                run: &run,
+                run: &run_id,
             })
             .collect();
         progress.group(&format!(
             "publish {} ({} region(s))",
-            config.name,
-            targets.len()
+            layer.layer.name,
+            jobs.len()
         ));
         // A failing region neither stops nor hides the others: every result is collected.
-        let results: Vec<Result<Outcome>> = stream::iter(&targets)
-            .map(|target| publish_region(target, args, progress))
+        let results: Vec<Result<Outcome>> = stream::iter(&jobs)
+            .map(|job| publish_region(job, args.dry_run, progress))
             .buffered(REGIONS_AT_ONCE)
             .collect()
             .await;
         progress.end_group();
-        done.record(config, &out_dir, &targets, results, format, progress)?;
+        record(&mut run, &layer.layer, &out_dir, &jobs, results)?;
     }
-    report::finish(
-        &done.manifests,
-        &done.failures,
-        args.output_file.as_deref(),
-        progress,
-    )
+    write_arn_file(&run, args.output_file.as_deref())?;
+    Ok(run)
 }
 
-/// What the run has handed out so far, and the regions that failed.
-#[derive(Default)]
-struct Done {
-    manifests: Vec<(Manifest, PathBuf)>,
-    failures: Vec<(String, Error)>,
-}
-
-impl Done {
-    /// Write and report each region's result, in the configured order. Every manifest of the
-    /// layer carries the region -> ARN map of the regions that succeeded.
-    fn record(
-        &mut self,
-        layer: &LayerConfig,
-        out_dir: &Path,
-        targets: &[Target<'_>],
-        results: Vec<Result<Outcome>>,
-        format: MessageFormat,
-        progress: &Progress,
-    ) -> Result<()> {
-        let arns: BTreeMap<String, String> = results
-            .iter()
-            .filter_map(|r| match r {
-                Ok(Outcome::Done(m)) => Some((m.region.clone(), m.layer_version_arn.clone())),
-                _ => None,
-            })
-            .collect();
-        for (target, result) in targets.iter().zip(results) {
-            match result {
-                Ok(Outcome::Planned(plan)) => report::plan(&plan, format, progress),
-                Ok(Outcome::Done(mut manifest)) => {
-                    manifest.layer_version_arns = arns.clone();
-                    let path = schema::path(out_dir, layer, &manifest.region);
-                    output::write_atomic(&path, &output::to_pretty_json(&manifest))?;
-                    report::manifest(&manifest, Some(&path), format, progress);
-                    self.manifests.push((manifest, path));
-                }
-                Err(err) if err.kind == Kind::Interrupted => return Err(err),
-                Err(err) => {
-                    let region = target.region.unwrap_or("the default region").to_string();
-                    report::region_failed(&layer.name, &region, &err, progress);
-                    self.failures.push((region, err));
-                }
+/// Write each region's manifest, in the configured order. Every manifest of the layer carries
+/// the region -> ARN map of the regions that succeeded.
+fn record(
+    run: &mut Run,
+    layer: &LayerConfig,
+    out_dir: &Path,
+    jobs: &[Job<'_>],
+    results: Vec<Result<Outcome>>,
+) -> Result<()> {
+    let arns: BTreeMap<String, String> = results
+        .iter()
+        .filter_map(|r| match r {
+            Ok(Outcome::Manifest(m)) => {
+                Some((m.header.region.clone(), m.layer_version_arn.clone()))
             }
+            _ => None,
+        })
+        .collect();
+    for (job, result) in jobs.iter().zip(results) {
+        match result {
+            Ok(Outcome::Manifest(mut manifest)) => {
+                manifest.layer_version_arns = arns.clone();
+                let several = layer.regions.len() > 1;
+                let path =
+                    schema::cargo_toml(out_dir, &layer.name, several, &manifest.header.region);
+                output::write_atomic(&path, &output::to_pretty_json(&manifest))?;
+                run.results.push(Delivered {
+                    outcome: Outcome::Manifest(manifest),
+                    file: Some(path),
+                });
+            }
+            Ok(outcome) => run.push(outcome),
+            Err(err) if err.kind == Kind::Interrupted => return Err(err),
+            Err(error) => run.failures.push(Failure {
+                layer: layer.name.clone(),
+                region: job.region.unwrap_or("the default region").to_string(),
+                error,
+            }),
         }
-        Ok(())
     }
+    Ok(())
 }
 
-enum Outcome {
-    Planned(Plan),
-    Done(Manifest),
+/// `--output-file`: the bare ARNs, one per line, for scripts.
+pub fn write_arn_file(run: &Run, path: Option<&Path>) -> Result<()> {
+    let arns: String = run
+        .results
+        .iter()
+        .filter_map(|d| match &d.outcome {
+            Outcome::Manifest(m) => Some(format!("{}\n", m.layer_version_arn)),
+            _ => None,
+        })
+        .collect();
+    match path {
+        Some(path) if !arns.is_empty() => output::write_atomic(path, arns.as_bytes()),
+        _ => Ok(()),
+    }
 }
 
 /// One layer in one region, and what this run brings to it.
-struct Target<'a> {
+struct Job<'a> {
     packaged: &'a Packaged,
     session: &'a Session,
     region: Option<&'a str>,
@@ -156,7 +148,7 @@ struct Target<'a> {
     run: &'a str,
 }
 
-impl Target<'_> {
+impl Job<'_> {
     fn identity(&self) -> Identity {
         let layer = &self.packaged.layer;
         Identity::new(
@@ -168,35 +160,15 @@ impl Target<'_> {
     }
 }
 
-/// The configured regions, unless `--region` picks one; `None` means the environment's.
-fn regions(layer: &LayerConfig, flag: Option<&str>) -> Result<Vec<Option<String>>> {
-    if flag.is_some() || layer.regions.is_empty() {
-        return Ok(vec![layer.one_region(flag)?]);
-    }
-    Ok(layer.regions.iter().cloned().map(Some).collect())
-}
-
-async fn publish_region(
-    target: &Target<'_>,
-    args: &PublishArgs,
-    progress: &Progress,
-) -> Result<Outcome> {
-    let packaged = target.packaged;
+async fn publish_region(job: &Job<'_>, dry_run: bool, progress: &Progress) -> Result<Outcome> {
+    let packaged = job.packaged;
     let layer = &packaged.layer;
-    let aws = target.session.region(target.region)?;
-    let caller = target.session.caller();
-    progress.debug(format!(
-        "credentials: {} in account {}",
-        caller.arn, caller.account
-    ));
-    let api = Layer {
-        aws: &aws,
-        name: &layer.name,
-    };
-    let identity = target.identity();
+    let api = job.session.api(job.region, &layer.name)?;
+    let caller = job.session.caller();
+    let identity = job.identity();
     let step = progress.step(format!(
-        "looking for {} with CodeSha256 {}",
-        layer.name, identity.code_sha256
+        "looking for {} in {} with CodeSha256 {}",
+        layer.name, api.aws.region, identity.code_sha256
     ));
     let found = dedupe::find(&api, &identity).await?;
     step.finish(match &found.version {
@@ -217,97 +189,94 @@ async fn publish_region(
     if found.search.method == "hash-scan" {
         notes.push("found by comparing CodeSha256 of versions published by another tool".into());
     }
-    if args.dry_run {
-        return plan(
-            &api,
-            packaged,
-            &caller.account,
-            found,
-            notes,
-            target.wanted,
-            progress,
-        )
-        .await
-        .map(Outcome::Planned);
+    if dry_run {
+        return plan(&api, job, found, notes, progress)
+            .await
+            .map(Outcome::Plan);
     }
     // The reuse path never deletes anything.
     let (version, published) = match found.version {
         Some(version) => (version, false),
-        None => publish_once(&api, target, &identity, &mut notes, progress).await?,
+        None => publish_once(&api, job, &identity, &mut notes, progress).await?,
     };
     let step = progress.step(format!(
-        "granting version {} to {} principals",
+        "granting version {} in {} to {} principals",
         version.number,
-        target.wanted.len()
+        api.aws.region,
+        job.wanted.len()
     ));
-    let grants = grant::apply(&api, version.number, target.wanted, false, progress).await?;
-    step.finish(report::grant_counts(&grants));
-    Ok(Outcome::Done(Manifest {
+    let grants = grant::apply(&api, version.number, job.wanted, false, progress).await?;
+    step.finish(human::grant_counts(&grants));
+    let header = (
+        layer.name.as_str(),
+        api.aws.region.as_str(),
+        caller.account.as_str(),
+    );
+    let publish = if published {
+        StepStatus::Ok
+    } else {
+        StepStatus::Reused
+    };
+    Ok(Outcome::Manifest(Manifest {
         sha256: Some(packaged.archive.sha256.clone()),
         unzipped_size: Some(packaged.archive.unzipped_size),
         published,
         dedupe: Some(found.search),
         steps: vec![
-            Step::new("package", "ok", None),
-            Step::new("publish", if published { "ok" } else { "reused" }, None),
+            Step::new("package", StepStatus::Ok, None),
+            Step::new("publish", publish, None),
             grant_step(&grants),
         ],
         grants,
         notes,
         git_commit: schema::git_commit(&layer.package_root),
-        ..Manifest::for_version(
-            "publish",
-            &layer.name,
-            &aws.region,
-            caller.account.clone(),
-            &version,
-        )
+        ..Manifest::for_version(ResultType::Publish, header, version.facts())
     }))
 }
 
 pub fn grant_step(grants: &[GrantResult]) -> Step {
-    let failed = grants.iter().filter(|g| g.status == Status::Failed).count();
+    let failed = grants
+        .iter()
+        .filter(|g| g.status == GrantStatus::Failed)
+        .count();
     if failed == 0 {
-        Step::new("grant", "ok", None)
+        Step::new("grant", StepStatus::Ok, None)
     } else {
         Step::new(
             "grant",
-            "failed",
+            StepStatus::Failed,
             Some(format!("{failed} of {} grants failed", grants.len())),
         )
     }
 }
 
 async fn plan(
-    api: &Layer<'_>,
-    packaged: &Packaged,
-    account: &str,
+    api: &LayerApi,
+    job: &Job<'_>,
     found: dedupe::Found,
     notes: Vec<String>,
-    wanted: &[Wanted],
     progress: &Progress,
 ) -> Result<Plan> {
-    let (action, grants) = match &found.version {
-        Some(version) => (
-            "reuse",
-            grant::apply(api, version.number, wanted, true, progress).await?,
-        ),
-        None => ("publish", wanted.iter().map(|w| w.planned()).collect()),
-    };
-    let base = Plan::new(
-        "publish",
-        action,
-        &packaged.layer.name,
-        &api.aws.region,
+    let account = job.session.caller().account.as_str();
+    let header = (
+        job.packaged.layer.name.as_str(),
+        api.aws.region.as_str(),
         account,
     );
     let mut plan = match &found.version {
-        Some(version) => base.on(version),
-        None => base,
+        Some(version) => Plan::new(PlanCommand::Publish, PlanAction::Reuse, header).on(
+            version.number,
+            &version.arn,
+            version.code_sha256.as_deref(),
+        ),
+        None => Plan::new(PlanCommand::Publish, PlanAction::Publish, header),
     };
-    plan.code_sha256 = Some(packaged.archive.code_sha256.clone());
+    plan.grants = match &found.version {
+        Some(version) => grant::apply(api, version.number, job.wanted, true, progress).await?,
+        None => job.wanted.iter().map(|w| w.planned()).collect(),
+    };
+    plan.code_sha256 = Some(job.packaged.archive.code_sha256.clone());
     plan.dedupe = Some(found.search);
-    plan.grants = grants;
     plan.notes = notes;
     Ok(plan)
 }
@@ -316,20 +285,17 @@ async fn plan(
 /// response may have created; after publishing, defer to an older twin a concurrent run made,
 /// deleting only this run's own duplicate.
 async fn publish_once(
-    api: &Layer<'_>,
-    target: &Target<'_>,
+    api: &LayerApi,
+    job: &Job<'_>,
     identity: &Identity,
     notes: &mut Vec<String>,
     progress: &Progress,
 ) -> Result<(Version, bool)> {
-    let packaged = target.packaged;
+    let packaged = job.packaged;
     let layer = &packaged.layer;
-    let description = dedupe::description(
-        layer.description.as_deref(),
-        &identity.code_sha256,
-        target.run,
-    );
-    let staged = stage(api, target, progress).await?;
+    let description =
+        dedupe::description(layer.description.as_deref(), &identity.code_sha256, job.run);
+    let staged = stage(api, job, progress).await?;
     let input = PublishInput {
         content: match &staged {
             Some(location) => Content::S3(location),
@@ -375,7 +341,7 @@ async fn publish_once(
     check_hash(&created, &identity.code_sha256)?;
     step.finish(format!("using version {}", created.number));
     let number = created.number;
-    let survivor = dedupe::settle(api, created, own, identity, target.run, notes).await?;
+    let survivor = dedupe::settle(api, created, own, identity, job.run, notes).await?;
     if survivor.number != number {
         progress.info(format!(
             "  another run published the same content first; using version {}",
@@ -383,31 +349,34 @@ async fn publish_once(
         ));
     }
     let published = own && survivor.number == number
-        || dedupe::read_marker(&survivor.description).and_then(|m| m.run) == Some(target.run);
+        || dedupe::read_marker(&survivor.description).and_then(|m| m.run) == Some(job.run);
     Ok((survivor, published))
 }
 
 /// Zips over the direct-upload limit, and every zip of a layer with `s3-bucket`, go up to S3
 /// first (in the layer's region); a zip the bucket already holds is not sent again.
 async fn stage(
-    api: &Layer<'_>,
-    target: &Target<'_>,
+    api: &LayerApi,
+    job: &Job<'_>,
     progress: &Progress,
 ) -> Result<Option<crate::aws::s3::Location>> {
-    let layer = &target.packaged.layer;
-    let archive = &target.packaged.archive;
+    let layer = &job.packaged.layer;
+    let archive = &job.packaged.archive;
     let region = &api.aws.region;
-    let Some(bucket) = layer.bucket(region, &target.session.caller().account) else {
+    let Some(bucket) = layer.bucket(region, &job.session.caller().account) else {
         // `package` refuses such a zip without a bucket; this guards library callers.
         if archive.bytes.len() as u64 > MAX_ZIP_BYTES {
-            return Err(Error::package(format!(
-                "the zip of {} is over the {MAX_ZIP_BYTES}-byte direct upload limit; set package.metadata.layer.s3-bucket",
-                layer.name
-            )));
+            return Err(Error::new(
+                Kind::Package,
+                format!(
+                    "the zip of {} is over the {MAX_ZIP_BYTES}-byte direct upload limit; set package.metadata.layer.s3-bucket",
+                    layer.name
+                ),
+            ));
         }
         return Ok(None);
     };
-    let client = target.session.s3(region);
+    let client = job.session.s3(region);
     crate::aws::s3::stage(&client, &bucket, &layer.name, archive, progress)
         .await
         .map(Some)

@@ -3,78 +3,31 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
-use crate::aws;
 use crate::aws::dedupe::Identity;
 use crate::aws::grant::{self, Wanted};
-use crate::aws::layers::{Layer, Version};
+use crate::aws::layers::{LayerApi, Version};
 use crate::aws::policy::{Policy, SID_PREFIX};
 use crate::cli::StatusArgs;
+use crate::commands::setup;
 use crate::error::Result;
+use crate::output::Run;
 use crate::output::progress::Progress;
-use crate::output::{self, MessageFormat};
-use crate::project;
 use crate::project::config::LayerConfig;
+use crate::schema::{Header, LayerStatus, Outcome, ResultType, StageStatus, VersionStatus};
 
-#[derive(Debug, Serialize)]
-pub struct StageStatus {
-    pub granted: Vec<String>,
-    pub missing: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct VersionStatus {
-    pub version: i64,
-    pub layer_version_arn: String,
-    pub created: String,
-    pub code_sha256: Option<String>,
-    /// True when it holds the same bytes as the zip in target/layer.
-    pub matches_local_zip: bool,
-    pub stages: BTreeMap<String, StageStatus>,
-    /// cargo-layer statements for stages or principals Cargo.toml no longer lists.
-    pub stale_statements: Vec<String>,
-    /// Statements other tools made.
-    pub other_statements: Vec<String>,
-    /// The oldest version shown that holds the same bytes and metadata: this one is a twin.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub twin_of: Option<i64>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct LayerStatus {
-    pub schema_version: u32,
-    pub r#type: &'static str,
-    pub name: String,
-    pub region: String,
-    pub account: String,
-    pub versions: Vec<VersionStatus>,
-}
-
-pub async fn run(args: &StatusArgs, format: MessageFormat, progress: &Progress) -> Result<()> {
-    let project = project::load(&args.select.selection())?;
-    for layer in &project.layers {
+pub async fn run(args: &StatusArgs, progress: &Progress) -> Result<Run> {
+    let mut setup = setup::load(&args.select, &args.aws)?;
+    let mut run = Run::default();
+    for layer in &setup.project.layers {
         let region = layer.one_region(args.aws.region.as_deref())?;
-        let session = aws::connect(
-            &args.aws,
-            region.as_deref(),
-            layer.role_arn.as_deref(),
-            layer.artifacts_account.as_deref(),
-        )
-        .await?;
-        let aws = session.region(region.as_deref())?;
-        let caller = session.caller().clone();
-        let api = Layer {
-            aws: &aws,
-            name: &layer.name,
-        };
-        let local = local_code_sha256(&project.target_dir, &layer.name);
+        let session = setup.aws.session(layer, region.as_deref()).await?;
+        let api = session.api(region.as_deref(), &layer.name)?;
+        let local = local_code_sha256(&setup.project.target_dir, &layer.name);
         let step = progress.step(format!("reading versions of {}", layer.name));
         let versions = versions(&api, args).await?;
         let wanted = grant::wanted(layer, &[])?;
         let mut rows = Vec::new();
-        let versions_by_number = versions.clone();
-        for version in versions {
+        for version in &versions {
             let policy = api.policy(version.number).await?;
             rows.push(version_status(
                 layer,
@@ -84,26 +37,19 @@ pub async fn run(args: &StatusArgs, format: MessageFormat, progress: &Progress) 
                 local.as_deref(),
             ));
         }
-        mark_twins(&mut rows, &versions_by_number);
+        mark_twins(&mut rows, &versions);
         step.finish(format!("{} versions", rows.len()));
-        let status = LayerStatus {
-            schema_version: crate::schema::SCHEMA_VERSION,
-            r#type: "status",
-            name: layer.name.clone(),
-            region: aws.region.clone(),
-            account: caller.account,
+        let account = &session.caller().account;
+        run.push(Outcome::Status(LayerStatus {
+            header: Header::new(ResultType::Status, &layer.name, &api.aws.region, account),
             versions: rows,
-        };
-        match format {
-            MessageFormat::Json => output::print_json(&status),
-            MessageFormat::Human => print_table(&status),
-        }
+        }));
     }
-    Ok(())
+    Ok(run)
 }
 
 /// `--version N`, else the newest `--limit` versions (GetLayerVersion each, for the hash).
-async fn versions(api: &Layer<'_>, args: &StatusArgs) -> Result<Vec<Version>> {
+async fn versions(api: &LayerApi, args: &StatusArgs) -> Result<Vec<Version>> {
     if let Some(number) = args.version {
         let version = api.existing(number).await?;
         return Ok(vec![version]);
@@ -158,7 +104,7 @@ fn local_code_sha256(target_dir: &std::path::Path, name: &str) -> Option<String>
 
 fn version_status(
     layer: &LayerConfig,
-    version: Version,
+    version: &Version,
     policy: &Policy,
     wanted: &[Wanted],
     local: Option<&str>,
@@ -197,66 +143,13 @@ fn version_status(
         .partition(|sid| sid.starts_with(SID_PREFIX));
     VersionStatus {
         version: version.number,
-        layer_version_arn: version.arn,
-        created: version.created,
+        layer_version_arn: version.arn.clone(),
+        created: version.created.clone(),
         matches_local_zip: local.is_some() && version.code_sha256.as_deref() == local,
-        code_sha256: version.code_sha256,
+        code_sha256: version.code_sha256.clone(),
         stages,
         stale_statements: ours,
         other_statements: others,
         twin_of: None,
-    }
-}
-
-fn print_table(status: &LayerStatus) {
-    println!(
-        "{} in {} (account {}): {} version(s)",
-        status.name,
-        status.region,
-        status.account,
-        status.versions.len()
-    );
-    for v in &status.versions {
-        let local = if v.matches_local_zip {
-            "  = local zip"
-        } else {
-            ""
-        };
-        println!(
-            "\nversion {:<5} created {}  CodeSha256 {}{local}",
-            v.version,
-            v.created,
-            v.code_sha256.as_deref().unwrap_or("?")
-        );
-        if let Some(older) = v.twin_of {
-            println!(
-                "  twin       same content and metadata as version {older}, which publish reuses; deploy that one"
-            );
-        }
-        for (stage, s) in &v.stages {
-            let state = if s.missing.is_empty() {
-                "granted".to_string()
-            } else if s.granted.is_empty() {
-                "not granted".to_string()
-            } else {
-                "partly granted".to_string()
-            };
-            let mut detail = Vec::new();
-            if !s.granted.is_empty() {
-                detail.push(format!("granted {}", s.granted.join(", ")));
-            }
-            if !s.missing.is_empty() {
-                detail.push(format!("missing {}", s.missing.join(", ")));
-            }
-            println!("  {stage:<10} {state:<15} {}", detail.join("; "));
-        }
-        for sid in &v.stale_statements {
-            println!(
-                "  stale      {sid} (no longer in Cargo.toml; `cargo layer revoke` removes it)"
-            );
-        }
-        for sid in &v.other_statements {
-            println!("  other      {sid} (not made by cargo-layer)");
-        }
     }
 }

@@ -14,20 +14,21 @@ pub struct Progress {
     github: bool,
 }
 
-/// One running step. On a terminal it spins until finished.
-pub struct Step {
+/// One running step of the work. On a terminal it spins until finished.
+pub struct Spinner {
     bar: Option<ProgressBar>,
     progress: Progress,
 }
 
 impl Progress {
-    pub fn new(quiet: bool, verbose: bool) -> Self {
+    /// `github`: the run is in GitHub Actions (decided once, with the output sink).
+    pub fn new(quiet: bool, verbose: bool, github: bool) -> Self {
         let ci = std::env::var_os("CI").is_some();
         Progress {
             terminal: std::io::stderr().is_terminal() && !ci && !quiet,
             quiet,
             verbose,
-            github: crate::output::github::enabled(),
+            github,
         }
     }
 
@@ -45,7 +46,7 @@ impl Progress {
         self.quiet
     }
 
-    pub fn step(&self, message: impl Into<String>) -> Step {
+    pub fn step(&self, message: impl Into<String>) -> Spinner {
         let message = message.into();
         let bar = if self.terminal {
             let bar = ProgressBar::new_spinner();
@@ -60,7 +61,7 @@ impl Progress {
             self.info(format!("{message} ..."));
             None
         };
-        Step {
+        Spinner {
             bar,
             progress: self.clone(),
         }
@@ -105,7 +106,7 @@ impl Progress {
     }
 }
 
-impl Step {
+impl Spinner {
     pub fn finish(self, message: impl Into<String>) {
         let message = message.into();
         match &self.bar {
@@ -121,7 +122,7 @@ impl Step {
     }
 }
 
-impl Drop for Step {
+impl Drop for Spinner {
     fn drop(&mut self) {
         if let Some(bar) = &self.bar
             && !bar.is_finished()

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::pack::layout::{Entry, MODE_EXECUTABLE};
 
 pub const COMPRESSION_LEVEL: i64 = 6;
@@ -41,7 +41,7 @@ pub fn timestamp() -> Result<DateTime> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(value) => {
             let secs: i64 = value.trim().parse().map_err(|_| {
-                Error::config(format!(
+                Error::new(Kind::Config, format!(
                     "SOURCE_DATE_EPOCH=\"{value}\" is not a number of seconds since 1970; unset it or fix it"
                 ))
             })?;
@@ -109,8 +109,9 @@ fn directories(entries: &[Entry]) -> BTreeSet<String> {
 /// Pack `entries` (already sorted by path) into a zip held in memory.
 pub fn build(entries: &[Entry], mtime: DateTime) -> Result<Archive> {
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-    let zip_err =
-        |e: zip::result::ZipError| Error::internal(format!("could not write the zip: {e}"));
+    let zip_err = |e: zip::result::ZipError| {
+        Error::new(Kind::Internal, format!("could not write the zip: {e}"))
+    };
     let mut names: Vec<(String, Option<&Entry>)> = directories(entries)
         .into_iter()
         .map(|d| (d, None))

@@ -7,7 +7,7 @@ use object::FileKind;
 use object::elf;
 use object::read::elf::FileHeader;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::project::runtimes::Glibc;
 
 /// The Lambda architecture name of an ELF machine, if Lambda runs it.
@@ -60,10 +60,10 @@ pub fn inspect(path: &Path) -> Result<Option<Elf>> {
     }
     let data = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
     let broken = |e: object::read::Error| {
-        Error::package(format!(
-            "{} is a damaged ELF file ({e}); rebuild it",
-            path.display()
-        ))
+        Error::new(
+            Kind::Package,
+            format!("{} is a damaged ELF file ({e}); rebuild it", path.display()),
+        )
     };
     let header = elf::FileHeader64::<object::Endianness>::parse(&data[..]).map_err(broken)?;
     let endian = header.endian().map_err(broken)?;
@@ -118,24 +118,30 @@ pub fn check(path: &Path, archs: &[String]) -> Result<Elf> {
     match FileKind::parse(&head[..]) {
         Ok(FileKind::Elf64) => {}
         Ok(other) => {
-            return Err(Error::package(format!(
-                "{} is a {} file, not a 64-bit Linux ELF binary; build Linux binaries from any host with builder = \"zigbuild\" in [package.metadata.layer] (or --builder zigbuild), or with --target x86_64-unknown-linux-gnu / aarch64-unknown-linux-gnu on Linux",
-                path.display(),
-                describe(other)
-            )));
+            return Err(Error::new(
+                Kind::Package,
+                format!(
+                    "{} is a {} file, not a 64-bit Linux ELF binary; build Linux binaries from any host with builder = \"zigbuild\" in [package.metadata.layer] (or --builder zigbuild), or with --target x86_64-unknown-linux-gnu / aarch64-unknown-linux-gnu on Linux",
+                    path.display(),
+                    describe(other)
+                ),
+            ));
         }
         Err(_) => {
-            return Err(Error::package(format!(
-                "{} is not an executable binary (no ELF header); Lambda runs Linux ELF binaries only",
-                path.display()
-            )));
+            return Err(Error::new(
+                Kind::Package,
+                format!(
+                    "{} is not an executable binary (no ELF header); Lambda runs Linux ELF binaries only",
+                    path.display()
+                ),
+            ));
         }
     }
     let elf = inspect(path)?.ok_or_else(|| {
-        Error::package(format!(
-            "{} has a truncated ELF header; rebuild it",
-            path.display()
-        ))
+        Error::new(
+            Kind::Package,
+            format!("{} has a truncated ELF header; rebuild it", path.display()),
+        )
     })?;
     check_arch(path, &elf, archs)?;
     Ok(elf)
@@ -145,17 +151,20 @@ pub fn check(path: &Path, archs: &[String]) -> Result<Elf> {
 pub fn check_arch(path: &Path, elf: &Elf, archs: &[String]) -> Result<()> {
     let machine = elf.machine;
     let actual = elf.arch.ok_or_else(|| {
-        Error::package(format!(
+        Error::new(Kind::Package, format!(
             "{} is built for ELF machine {machine:?}, which Lambda does not run; build for x86_64 or aarch64",
             path.display()
         ))
     })?;
     if let Some(wanted) = archs.iter().find(|a| a.as_str() != actual) {
-        return Err(Error::package(format!(
-            "{} is an {actual} binary but compatible-architectures includes \"{wanted}\"; build with --target {} or set compatible-architectures = [\"{actual}\"]",
-            path.display(),
-            default_triple(wanted)
-        )));
+        return Err(Error::new(
+            Kind::Package,
+            format!(
+                "{} is an {actual} binary but compatible-architectures includes \"{wanted}\"; build with --target {} or set compatible-architectures = [\"{actual}\"]",
+                path.display(),
+                default_triple(wanted)
+            ),
+        ));
     }
     Ok(())
 }

@@ -81,14 +81,17 @@ fn given_targets(targets: &[String]) -> Result<Vec<(&'static str, String)>> {
     let mut given: Vec<(&'static str, String)> = Vec::new();
     for triple in targets {
         let arch = binary::arch_of_triple(triple).ok_or_else(|| {
-            Error::config(format!(
+            Error::new(Kind::Config, format!(
                 "--target {triple}: Lambda runs only x86_64 and aarch64; pick one of those targets"
             ))
         })?;
         if let Some((_, other)) = given.iter().find(|(a, _)| *a == arch) {
-            return Err(Error::config(format!(
-                "--target {triple} and --target {other} both build {arch}; give at most one --target per architecture"
-            )));
+            return Err(Error::new(
+                Kind::Config,
+                format!(
+                    "--target {triple} and --target {other} both build {arch}; give at most one --target per architecture"
+                ),
+            ));
         }
         given.push((arch, triple.clone()));
     }
@@ -107,11 +110,14 @@ fn configured_target(
     }
     // A per-architecture layer builds its own default when --target is for the other half.
     if let Some((other, triple)) = given.first().filter(|_| !layer.split) {
-        return Err(Error::config(format!(
-            "--target {triple} builds {other} binaries, but layer {} has compatible-architectures = [\"{arch}\"]; pass --target {} or change compatible-architectures",
-            layer.name,
-            binary::default_triple(arch)
-        )));
+        return Err(Error::new(
+            Kind::Config,
+            format!(
+                "--target {triple} builds {other} binaries, but layer {} has compatible-architectures = [\"{arch}\"]; pass --target {} or change compatible-architectures",
+                layer.name,
+                binary::default_triple(arch)
+            ),
+        ));
     }
     Ok((arch, default_target(arch, builder)))
 }
@@ -124,7 +130,7 @@ fn unconfigured_target(
     match given {
         [] => {
             let arch = binary::host_arch().ok_or_else(|| {
-                Error::config(format!(
+                Error::new(Kind::Config, format!(
                     "this host ({}) is not an architecture Lambda runs; set compatible-architectures or pass --target x86_64-unknown-linux-gnu or aarch64-unknown-linux-gnu",
                     std::env::consts::ARCH
                 ))
@@ -132,15 +138,10 @@ fn unconfigured_target(
             Ok((arch, default_target(arch, builder)))
         }
         [(arch, triple)] => Ok((arch, Some(triple.clone()))),
-        _ => Err(Error::at_key(
-            Kind::Config,
-            &layer.manifest_path,
-            "package.metadata.layer.compatible-architectures",
-            format!(
+        _ => Err(Error::new(Kind::Config, format!(
                 "is not set, so layer {} is built for one target, but several --target were given; set compatible-architectures = [\"x86_64\", \"arm64\"] to build one layer per architecture",
                 layer.name
-            ),
-        )),
+            )).at(&layer.cargo_toml, "package.metadata.layer.compatible-architectures")),
     }
 }
 
@@ -178,7 +179,7 @@ pub fn build(
     }
     cmd.arg("--message-format=json-render-diagnostics")
         .arg("--manifest-path")
-        .arg(&layer.manifest_path)
+        .arg(&layer.cargo_toml)
         .arg("--profile")
         .arg(&opts.profile);
     match layer.kind {
@@ -346,7 +347,7 @@ fn run_build(mut cmd: Command, layer: &LayerConfig, builder: Builder) -> Result<
         let Message::CompilerArtifact(artifact) = message else {
             continue;
         };
-        if artifact.manifest_path.as_std_path() != layer.manifest_path {
+        if artifact.manifest_path.as_std_path() != layer.cargo_toml {
             continue;
         }
         if let Some(exe) = artifact.executable {

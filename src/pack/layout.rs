@@ -52,7 +52,7 @@ fn built_entries(layer: &LayerConfig, artifacts: &Artifacts) -> Result<Vec<Entry
     };
     let bin = |name: &String| {
         artifacts.bins.get(name).ok_or_else(|| {
-            Error::package(format!(
+            Error::new(Kind::Package, format!(
                 "binary `{name}` of package `{}` was not built; run without --no-build, or build it with the same --target and profile first",
                 layer.package
             ))
@@ -72,10 +72,10 @@ fn built_entries(layer: &LayerConfig, artifacts: &Artifacts) -> Result<Vec<Entry
         LayerKind::Runtime => Ok(vec![built("bootstrap".into(), bin(&layer.bins[0])?)]),
         LayerKind::Lib => {
             let path = artifacts.cdylib.as_deref().ok_or_else(|| {
-                Error::package(format!(
-                    "the cdylib of package `{}` was not built",
-                    layer.package
-                ))
+                Error::new(
+                    Kind::Package,
+                    format!("the cdylib of package `{}` was not built", layer.package),
+                )
             })?;
             let file = path.file_name().unwrap_or_default().to_string_lossy();
             Ok(vec![built(format!("lib/{file}"), path)])
@@ -86,11 +86,9 @@ fn built_entries(layer: &LayerConfig, artifacts: &Artifacts) -> Result<Vec<Entry
 
 fn include_error(layer: &LayerConfig, i: usize, field: &str, message: String) -> Error {
     let origin = &layer.include_origin;
-    Error::at_key(
-        Kind::Package,
+    Error::new(Kind::Package, message).at(
         &origin.file,
         format!("{}.include[{i}].{field}", origin.prefix),
-        message,
     )
 }
 
@@ -355,7 +353,7 @@ fn is_executable(_path: &Path) -> Result<bool> {
 fn clash(layer: &LayerConfig, first: &Entry, second: &Entry, message: String) -> Error {
     match second.include.or(first.include) {
         Some(i) => include_error(layer, i, "to", message),
-        None => Error::package(message),
+        None => Error::new(Kind::Package, message),
     }
 }
 

@@ -1,5 +1,5 @@
-//! `cargo layer package`: build, map, check and zip each selected layer. Every check runs before
-//! any zip is written, so a failed run leaves the previous zips untouched.
+//! Packing: build, map, check and zip each selected layer. Every check runs before any zip is
+//! written, so a failed run leaves the previous zips untouched.
 
 pub mod archive;
 pub mod binary;
@@ -8,16 +8,14 @@ pub mod layout;
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
 use crate::error::{Error, Kind, Result};
+use crate::output;
 use crate::output::progress::Progress;
-use crate::output::{self, MessageFormat};
 use crate::project::config::{Builder, LayerConfig, LayerKind};
 use crate::project::limits::{MAX_UNZIPPED_BYTES, MAX_ZIP_BYTES};
 use crate::project::runtimes::{self, Glibc, Os, Runtime};
-use crate::project::{self, Project, Selection};
-use archive::{Archive, StoredEntry};
+use crate::project::{Project, Selection};
+use archive::Archive;
 use compile::BuildOptions;
 use layout::Artifacts;
 
@@ -35,82 +33,6 @@ pub struct Packaged {
     pub archive: Archive,
     pub zip_path: PathBuf,
     pub architectures: Vec<String>,
-}
-
-/// The `--message-format json` object for one packaged layer (schema version 1).
-#[derive(Debug, Serialize)]
-pub struct Report<'a> {
-    pub schema_version: u32,
-    pub r#type: &'static str,
-    pub name: &'a str,
-    pub package: &'a str,
-    pub kind: LayerKind,
-    pub zip: &'a Path,
-    pub code_sha256: &'a str,
-    pub sha256: &'a str,
-    pub zip_size: u64,
-    pub unzipped_size: u64,
-    pub compatible_architectures: &'a [String],
-    pub compatible_runtimes: &'a [String],
-    pub entries: &'a [StoredEntry],
-}
-
-impl Packaged {
-    pub fn report(&self) -> Report<'_> {
-        Report {
-            schema_version: 1,
-            r#type: "package",
-            name: &self.layer.name,
-            package: &self.layer.package,
-            kind: self.layer.kind,
-            zip: &self.zip_path,
-            code_sha256: &self.archive.code_sha256,
-            sha256: &self.archive.sha256,
-            zip_size: self.archive.bytes.len() as u64,
-            unzipped_size: self.archive.unzipped_size,
-            compatible_architectures: &self.architectures,
-            compatible_runtimes: &self.layer.compatible_runtimes,
-            entries: &self.archive.entries,
-        }
-    }
-}
-
-/// `cargo layer package`.
-pub fn run(opts: &Options, format: MessageFormat, progress: &Progress) -> Result<Vec<Packaged>> {
-    let (_, packaged) = package_all(opts, progress)?;
-    for layer in &packaged {
-        print(layer, format);
-    }
-    Ok(packaged)
-}
-
-pub fn print(layer: &Packaged, format: MessageFormat) {
-    match format {
-        MessageFormat::Json => output::print_json(&layer.report()),
-        MessageFormat::Human => {
-            let a = &layer.archive;
-            println!("{}  {}", layer.layer.name, layer.zip_path.display());
-            println!(
-                "  zip size       {} ({} bytes)",
-                output::human_size(a.bytes.len() as u64),
-                a.bytes.len()
-            );
-            println!(
-                "  unzipped size  {} ({} bytes)",
-                output::human_size(a.unzipped_size),
-                a.unzipped_size
-            );
-            println!("  sha256         {}", a.sha256);
-            println!("  CodeSha256     {}", a.code_sha256);
-        }
-    }
-}
-
-/// Load the project, then pack every selected layer and write the zips.
-pub fn package_all(opts: &Options, progress: &Progress) -> Result<(Project, Vec<Packaged>)> {
-    let project = project::load(&opts.selection)?;
-    let packaged = pack_project(&project, opts, progress)?;
-    Ok((project, packaged))
 }
 
 /// Pack every layer of a loaded project in memory, then write all the zips.
@@ -143,15 +65,10 @@ pub fn out_dir(project: &Project, opts: &Options) -> PathBuf {
 fn check_unique_names(project: &Project) -> Result<()> {
     for (i, layer) in project.layers.iter().enumerate() {
         if let Some(other) = project.layers[..i].iter().find(|l| l.name == layer.name) {
-            return Err(Error::at_key(
-                Kind::Config,
-                &layer.manifest_path,
-                "package.metadata.layer.name",
-                format!(
+            return Err(Error::new(Kind::Config, format!(
                     "\"{}\" is also the layer name of package `{}`; give each package its own layer name",
                     layer.name, other.package
-                ),
-            ));
+                )).at(&layer.cargo_toml, "package.metadata.layer.name"));
         }
     }
     Ok(())
@@ -315,12 +232,15 @@ fn glibc_error(
             if arch == "arm64" { "aarch64" } else { "x86_64" }
         )
     };
-    Error::package(format!(
-        "{} ({} in layer {}) needs GLIBC_{needed}, but {which}: it would fail at cold start with `version 'GLIBC_{needed}' not found`; {fix}",
-        entry.source.display(),
-        entry.path,
-        layer.name
-    ))
+    Error::new(
+        Kind::Package,
+        format!(
+            "{} ({} in layer {}) needs GLIBC_{needed}, but {which}: it would fail at cold start with `version 'GLIBC_{needed}' not found`; {fix}",
+            entry.source.display(),
+            entry.path,
+            layer.name
+        ),
+    )
 }
 
 /// `compatible-architectures`, else the architecture the layer is built for.
@@ -351,10 +271,13 @@ fn check_unzipped_size(entries: &[layout::Entry]) -> Result<()> {
     }
     let total: u64 = sizes.iter().map(|s| s.0).sum();
     if total > MAX_UNZIPPED_BYTES {
-        return Err(Error::package(format!(
-            "the layer unzips to {total} bytes, over Lambda's limit of {MAX_UNZIPPED_BYTES} bytes for a function and all its layers; largest entries: {}",
-            largest(sizes)
-        )));
+        return Err(Error::new(
+            Kind::Package,
+            format!(
+                "the layer unzips to {total} bytes, over Lambda's limit of {MAX_UNZIPPED_BYTES} bytes for a function and all its layers; largest entries: {}",
+                largest(sizes)
+            ),
+        ));
     }
     Ok(())
 }
@@ -368,15 +291,10 @@ fn check_zip_size(layer: &LayerConfig, archive: &Archive) -> Result<()> {
             .iter()
             .map(|e| (e.size, e.path.clone()))
             .collect();
-        return Err(Error::at_key(
-            Kind::Package,
-            &layer.manifest_path,
-            "package.metadata.layer.s3-bucket",
-            format!(
+        return Err(Error::new(Kind::Package, format!(
                 "is not set, and the zip is {size} bytes, over the {MAX_ZIP_BYTES}-byte limit for a direct upload to Lambda; set s3-bucket = \"<bucket>-{{region}}\" to publish through S3, or make the layer smaller (largest entries: {}; profile.release.strip = true drops debug info)",
                 largest(sizes)
-            ),
-        ));
+            )).at(&layer.cargo_toml, "package.metadata.layer.s3-bucket"));
     }
     Ok(())
 }

@@ -100,7 +100,7 @@ pub struct Stage {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LayerConfig {
     pub package: String,
-    pub manifest_path: PathBuf,
+    pub cargo_toml: PathBuf,
     pub package_root: PathBuf,
     pub name: String,
     pub description: Option<String>,
@@ -149,7 +149,7 @@ impl Source<'_> {
         } else {
             format!("{}.{key}", self.prefix)
         };
-        Error::at_key(Kind::Config, self.file, path, message)
+        Error::new(Kind::Config, message).at(self.file, path)
     }
 }
 
@@ -343,7 +343,7 @@ pub fn merge(workspace: RawLayer, package: RawLayer) -> RawLayer {
 /// What a cargo package contributes besides its metadata table.
 pub struct PackageInfo<'a> {
     pub name: &'a str,
-    pub manifest_path: &'a Path,
+    pub cargo_toml: &'a Path,
     pub description: Option<&'a str>,
     pub license: Option<&'a str>,
     pub bin_targets: Vec<&'a str>,
@@ -398,13 +398,13 @@ pub fn resolve(raw: RawLayer, pkg: &PackageInfo, src: &Source) -> Result<LayerCo
         })
         .collect();
     let package_root = pkg
-        .manifest_path
+        .cargo_toml
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
     Ok(LayerConfig {
         package: pkg.name.to_string(),
-        manifest_path: pkg.manifest_path.to_path_buf(),
+        cargo_toml: pkg.cargo_toml.to_path_buf(),
         package_root,
         name,
         description,
@@ -539,15 +539,14 @@ impl LayerConfig {
     pub fn stage(&self, name: &str) -> Result<&Stage> {
         self.stages.get(name).ok_or_else(|| {
             let known: Vec<&str> = self.stages.keys().map(String::as_str).collect();
-            Error::at_key(
+            Error::new(
                 Kind::Config,
-                &self.manifest_path,
-                "package.metadata.layer.stages",
                 format!(
                     "has no stage \"{name}\"; the stages are: {}",
                     list_or_none(&known)
                 ),
             )
+            .at(&self.cargo_toml, "package.metadata.layer.stages")
         })
     }
 
@@ -559,18 +558,24 @@ impl LayerConfig {
             (Some(region), regions) if regions.iter().any(|r| r == region) => {
                 Ok(Some(region.to_string()))
             }
-            (Some(region), regions) => Err(Error::config(format!(
-                "--region {region} is not a region of layer {} ({}); add it to `regions` in Cargo.toml",
-                self.name,
-                regions.join(", ")
-            ))),
+            (Some(region), regions) => Err(Error::new(
+                Kind::Config,
+                format!(
+                    "--region {region} is not a region of layer {} ({}); add it to `regions` in Cargo.toml",
+                    self.name,
+                    regions.join(", ")
+                ),
+            )),
             (None, []) => Ok(None),
             (None, [region]) => Ok(Some(region.clone())),
-            (None, regions) => Err(Error::config(format!(
-                "layer {} is configured for several regions ({}); pick one with --region",
-                self.name,
-                regions.join(", ")
-            ))),
+            (None, regions) => Err(Error::new(
+                Kind::Config,
+                format!(
+                    "layer {} is configured for several regions ({}); pick one with --region",
+                    self.name,
+                    regions.join(", ")
+                ),
+            )),
         }
     }
 }

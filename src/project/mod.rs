@@ -1,6 +1,7 @@
 //! The cargo side: run `cargo metadata`, pick the packages to act on, and read their layer
 //! configuration (workspace defaults first, package keys on top).
 
+pub mod cargo_toml;
 pub mod config;
 pub mod limits;
 pub mod runtimes;
@@ -21,12 +22,12 @@ pub struct Project {
 /// Which packages to act on, as the user selected them.
 #[derive(Debug, Default, Clone)]
 pub struct Selection {
-    pub manifest_path: Option<PathBuf>,
+    pub cargo_toml: Option<PathBuf>,
     pub packages: Vec<String>,
 }
 
 pub fn load(selection: &Selection) -> Result<Project> {
-    let metadata = run_cargo_metadata(selection.manifest_path.as_deref())?;
+    let metadata = run_cargo_metadata(selection.cargo_toml.as_deref())?;
     let workspace_manifest = metadata
         .workspace_root
         .join("Cargo.toml")
@@ -44,9 +45,12 @@ pub fn load(selection: &Selection) -> Result<Project> {
             .iter()
             .find(|n| !layers.iter().any(|l| &&l.name == n))
         {
-            return Err(Error::config(format!(
-                "-p {missing}: no such layer; a layer is split into <name>-x86_64 and <name>-arm64 only when compatible-architectures lists both"
-            )));
+            return Err(Error::new(
+                Kind::Config,
+                format!(
+                    "-p {missing}: no such layer; a layer is split into <name>-x86_64 and <name>-arm64 only when compatible-architectures lists both"
+                ),
+            ));
         }
     }
     Ok(Project {
@@ -56,10 +60,10 @@ pub fn load(selection: &Selection) -> Result<Project> {
     })
 }
 
-fn run_cargo_metadata(manifest_path: Option<&Path>) -> Result<Metadata> {
+fn run_cargo_metadata(cargo_toml: Option<&Path>) -> Result<Metadata> {
     let mut cmd = MetadataCommand::new();
     cmd.no_deps();
-    if let Some(path) = manifest_path {
+    if let Some(path) = cargo_toml {
         cmd.manifest_path(path);
     }
     cmd.exec().map_err(|err| match err {
@@ -130,14 +134,13 @@ fn check_split_name(layer: &LayerConfig, name: &str) -> Result<()> {
     );
     for check in checks {
         check.map_err(|message| {
-            Error::at_key(
+            Error::new(
                 Kind::Config,
-                &layer.manifest_path,
-                "package.metadata.layer.name",
                 format!(
                     "{message} (with two compatible-architectures the layer is published as {name})"
                 ),
             )
+            .at(&layer.cargo_toml, "package.metadata.layer.name")
         })?;
     }
     Ok(())
@@ -167,13 +170,14 @@ fn select<'a>(
             }
         }
         if !layer_names.is_empty() && layer_names.len() != selection.packages.len() {
-            return Err(Error::config(
+            return Err(Error::new(
+                Kind::Config,
                 "-p: pick either packages or per-architecture layers, not both",
             ));
         }
         return Ok((packages, layer_names));
     }
-    let current = current_manifest(selection.manifest_path.as_deref());
+    let current = current_manifest(selection.cargo_toml.as_deref());
     if let Some(pkg) = members
         .iter()
         .find(|p| current.as_deref() == Some(p.manifest_path.as_std_path()))
@@ -186,7 +190,8 @@ fn select<'a>(
         .filter(|p| has_layer_metadata(p))
         .collect();
     if with_layer.is_empty() {
-        return Err(Error::config(
+        return Err(Error::new(
+            Kind::Config,
             "no package here has a [package.metadata.layer] table; add one to Cargo.toml (see the README), or pick a package with -p",
         ));
     }
@@ -198,10 +203,13 @@ fn select<'a>(
 fn split_owner<'a>(members: &[&'a Package], spec: &str) -> Result<&'a Package> {
     let not_found = || {
         let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
-        Error::config(format!(
-            "-p {spec}: no such package in this workspace (nor a per-architecture layer <name>-x86_64 or <name>-arm64); members are: {}",
-            names.join(", ")
-        ))
+        Error::new(
+            Kind::Config,
+            format!(
+                "-p {spec}: no such package in this workspace (nor a per-architecture layer <name>-x86_64 or <name>-arm64); members are: {}",
+                names.join(", ")
+            ),
+        )
     };
     let base = ARCH_SUFFIXES
         .iter()
@@ -222,8 +230,8 @@ fn split_owner<'a>(members: &[&'a Package], spec: &str) -> Result<&'a Package> {
 }
 
 /// The Cargo.toml cargo itself would use: `--manifest-path`, else the nearest one upwards.
-fn current_manifest(manifest_path: Option<&Path>) -> Option<PathBuf> {
-    if let Some(path) = manifest_path {
+fn current_manifest(cargo_toml: Option<&Path>) -> Option<PathBuf> {
+    if let Some(path) = cargo_toml {
         return std::fs::canonicalize(path).ok();
     }
     let cwd = std::env::current_dir().ok()?;
@@ -255,7 +263,7 @@ fn layer_config(
         .collect();
     let info = PackageInfo {
         name: pkg.name.as_str(),
-        manifest_path: manifest,
+        cargo_toml: manifest,
         description: pkg.description.as_deref(),
         license: pkg.license.as_deref(),
         bin_targets,
@@ -282,11 +290,14 @@ pub fn one_layer<'a>(project: &'a Project, command: &str) -> Result<&'a LayerCon
         [layer] => Ok(layer),
         layers => {
             let names: Vec<&str> = layers.iter().map(|l| l.name.as_str()).collect();
-            Err(Error::config(format!(
-                "{command} acts on one layer, but {} layers are selected ({}); pick one with -p <package or layer name>",
-                layers.len(),
-                names.join(", ")
-            )))
+            Err(Error::new(
+                Kind::Config,
+                format!(
+                    "{command} acts on one layer, but {} layers are selected ({}); pick one with -p <package or layer name>",
+                    layers.len(),
+                    names.join(", ")
+                ),
+            ))
         }
     }
 }

@@ -1,0 +1,244 @@
+//! Results as people read them. stdout carries what scripts capture (the ARN alone for publish
+//! and promote, so `ARN=$(cargo layer publish -q)` works; the table for status); stderr carries
+//! the summary.
+
+use crate::output::progress::Progress;
+use crate::output::{Delivered, human_size};
+use crate::schema::{
+    GrantResult, GrantStatus, LayerStatus, Manifest, Outcome, Package, Plan, PlanAction, Pruned,
+    ResultType, Revoked, VersionStatus,
+};
+
+const REVOKED_STILL_WORKS: &str = "functions that already use this version keep working; only new deployments and configuration updates that reference it from those accounts are refused";
+const DELETED_STILL_WORKS: &str = "functions that already use a deleted version keep working; new deployments and configuration updates can no longer use it";
+
+/// The result on stdout (unless JSON took its place) and its summary on stderr.
+pub fn print(delivered: &Delivered, results_on_stdout: bool, progress: &Progress) {
+    let outcome = &delivered.outcome;
+    if results_on_stdout {
+        match outcome {
+            Outcome::Package(p) => package(p),
+            Outcome::Manifest(m) => println!("{}", m.layer_version_arn),
+            Outcome::Plan(p) => lines(&plan(p)),
+            Outcome::Revoke(r) => revoked(r),
+            Outcome::Status(s) => lines(&status(s)),
+            Outcome::Prune(p) => pruned(p),
+        }
+    }
+    match outcome {
+        Outcome::Manifest(m) => manifest(m, delivered.file.as_deref(), progress),
+        Outcome::Revoke(_) => progress.info(format!("note: {REVOKED_STILL_WORKS}")),
+        Outcome::Prune(p) if !p.deleted.is_empty() => {
+            progress.info(format!("note: {DELETED_STILL_WORKS}"))
+        }
+        _ => {}
+    }
+}
+
+fn lines(lines: &[String]) {
+    for line in lines {
+        println!("{line}");
+    }
+}
+
+fn package(p: &Package) {
+    println!("{}  {}", p.header.name, p.zip.display());
+    println!(
+        "  zip size       {} ({} bytes)",
+        human_size(p.zip_size),
+        p.zip_size
+    );
+    println!(
+        "  unzipped size  {} ({} bytes)",
+        human_size(p.unzipped_size),
+        p.unzipped_size
+    );
+    println!("  sha256         {}", p.sha256);
+    println!("  CodeSha256     {}", p.code_sha256);
+}
+
+/// The summary of a manifest on stderr.
+fn manifest(m: &Manifest, file: Option<&std::path::Path>, progress: &Progress) {
+    let what = match (m.header.r#type, m.published) {
+        (ResultType::Publish, true) => "published",
+        (ResultType::Publish, false) => "reused (same CodeSha256)",
+        _ => "promoted",
+    };
+    let h = &m.header;
+    progress.info(format!(
+        "{} version {} in {} (account {}): {what}",
+        h.name, m.version, h.region, h.account
+    ));
+    progress.info(format!("  CodeSha256  {}", m.code_sha256));
+    if let Some(file) = file {
+        progress.info(format!("  manifest    {}", file.display()));
+    }
+    for line in grant_lines(&m.grants) {
+        progress.info(line);
+    }
+    for note in &m.notes {
+        progress.info(format!("  note: {note}"));
+    }
+}
+
+/// What a dry run would do, in a few words.
+pub fn plan_action(plan: &Plan) -> String {
+    let version = plan.version.map(|v| v.to_string()).unwrap_or_default();
+    match plan.action {
+        PlanAction::Publish => "would publish a new version".to_string(),
+        PlanAction::Reuse => format!("would reuse version {version}"),
+        PlanAction::Revoke => format!("would revoke grants from version {version}"),
+        PlanAction::Grant => format!("would promote version {version}"),
+    }
+}
+
+fn plan(plan: &Plan) -> Vec<String> {
+    let h = &plan.header;
+    let arn = plan
+        .layer_version_arn
+        .as_deref()
+        .map(|arn| format!(" ({arn})"))
+        .unwrap_or_default();
+    let head = format!(
+        "dry run: {} in {} (account {}): {}{arn}",
+        h.name,
+        h.region,
+        h.account,
+        plan_action(plan)
+    );
+    let notes = plan.notes.iter().map(|n| format!("  note: {n}"));
+    std::iter::once(head)
+        .chain(grant_lines(&plan.grants))
+        .chain(notes)
+        .collect()
+}
+
+fn revoked(r: &Revoked) {
+    if r.removed.is_empty() {
+        println!(
+            "stage {} has no cargo-layer grant on {}; nothing to remove",
+            r.stage, r.layer_version_arn
+        );
+    }
+    for grant in &r.removed {
+        println!(
+            "removed {} ({}) from {}",
+            grant.statement_id, grant.principal, r.layer_version_arn
+        );
+    }
+}
+
+fn status(status: &LayerStatus) -> Vec<String> {
+    let h = &status.header;
+    let mut out = vec![format!(
+        "{} in {} (account {}): {} version(s)",
+        h.name,
+        h.region,
+        h.account,
+        status.versions.len()
+    )];
+    for v in &status.versions {
+        out.extend(version(v));
+    }
+    out
+}
+
+fn version(v: &VersionStatus) -> Vec<String> {
+    let local = if v.matches_local_zip {
+        "  = local zip"
+    } else {
+        ""
+    };
+    let mut out = vec![format!(
+        "\nversion {:<5} created {}  CodeSha256 {}{local}",
+        v.version,
+        v.created,
+        v.code_sha256.as_deref().unwrap_or("?")
+    )];
+    if let Some(older) = v.twin_of {
+        out.push(format!(
+            "  twin       same content and metadata as version {older}, which publish reuses; deploy that one"
+        ));
+    }
+    for (stage, s) in &v.stages {
+        let state = match (s.granted.is_empty(), s.missing.is_empty()) {
+            (_, true) => "granted",
+            (true, false) => "not granted",
+            (false, false) => "partly granted",
+        };
+        let mut detail = Vec::new();
+        if !s.granted.is_empty() {
+            detail.push(format!("granted {}", s.granted.join(", ")));
+        }
+        if !s.missing.is_empty() {
+            detail.push(format!("missing {}", s.missing.join(", ")));
+        }
+        out.push(format!("  {stage:<10} {state:<15} {}", detail.join("; ")));
+    }
+    for sid in &v.stale_statements {
+        out.push(format!(
+            "  stale      {sid} (no longer in Cargo.toml; `cargo layer revoke` removes it)"
+        ));
+    }
+    for sid in &v.other_statements {
+        out.push(format!("  other      {sid} (not made by cargo-layer)"));
+    }
+    out
+}
+
+fn pruned(p: &Pruned) {
+    let verb = if p.dry_run { "would delete" } else { "deleted" };
+    let h = &p.header;
+    println!(
+        "{} in {} (account {}): keep {}, {verb} {}",
+        h.name,
+        h.region,
+        h.account,
+        p.kept.len(),
+        p.deleted.len()
+    );
+    for kept in &p.kept {
+        println!("  keep    {:<6} {}", kept.version, kept.reasons.join("; "));
+    }
+    for number in &p.deleted {
+        println!("  {verb:<7} {number}");
+    }
+}
+
+/// One line per grant: stage, who, and what happened.
+pub fn grant_lines(grants: &[GrantResult]) -> Vec<String> {
+    grants
+        .iter()
+        .map(|g| {
+            let status = match g.status {
+                GrantStatus::Failed => "FAILED",
+                other => other.word(),
+            };
+            let error = g
+                .error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default();
+            format!("  {:<8} {:<28} {status}{error}", g.stage, g.grantee())
+        })
+        .collect()
+}
+
+/// "2 added, 1 already present" for a progress line.
+pub fn grant_counts(grants: &[GrantResult]) -> String {
+    let count = |s: GrantStatus| grants.iter().filter(|g| g.status == s).count();
+    let parts: Vec<String> = [
+        (GrantStatus::Added, "added"),
+        (GrantStatus::Present, "already present"),
+        (GrantStatus::Failed, "failed"),
+    ]
+    .into_iter()
+    .filter(|(status, _)| count(*status) > 0)
+    .map(|(status, word)| format!("{} {word}", count(status)))
+    .collect();
+    if parts.is_empty() {
+        "no grants configured".into()
+    } else {
+        parts.join(", ")
+    }
+}
