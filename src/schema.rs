@@ -58,6 +58,7 @@ impl Header {
 /// One result of a run, whichever command made it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
+#[schemars(title = "cargo-layer result")]
 pub enum Outcome {
     Package(Package),
     /// `publish` and `promote`.
@@ -483,4 +484,26 @@ pub fn json_schema() -> String {
     let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COMMITTED: &str = "docs/results.schema.json";
+
+    /// The committed schema is what the types say. `CARGO_LAYER_BLESS=1 cargo test` rewrites it.
+    #[test]
+    fn the_committed_schema_is_current() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(COMMITTED);
+        let generated = json_schema();
+        if std::env::var_os("CARGO_LAYER_BLESS").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{COMMITTED} is out of date; run `CARGO_LAYER_BLESS=1 cargo test --lib schema` and commit it"
+        );
+    }
 }

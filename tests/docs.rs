@@ -41,3 +41,27 @@ fn every_test_named_in_docs_errors_md_exists() {
     assert!(cases >= 30, "at least 30 documented cases, found {cases}");
     assert!(named >= cases, "every case names a test");
 }
+
+/// The README's exit-code table is the one the binary uses (and prints in `--help`).
+#[test]
+fn the_readme_exit_code_table_matches_the_code() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = readme
+        .split("## Exit codes")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("README has an Exit codes section");
+    let rows: Vec<(u8, String)> = section
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
+            Some((cells.first()?.parse().ok()?, cells.get(1)?.to_string()))
+        })
+        .collect();
+    let code: Vec<(u8, String)> = cargo_layer::error::EXIT_CODES
+        .iter()
+        .map(|(code, _, meaning)| (*code, meaning.to_string()))
+        .collect();
+    assert_eq!(rows, code);
+}

@@ -75,6 +75,16 @@ macro_rules! version_from {
     }};
 }
 
+impl crate::aws::Session {
+    /// The Lambda API for layer `name` in `region` (else the session's own region).
+    pub fn api(&self, region: Option<&str>, name: &str) -> Result<LayerApi> {
+        Ok(LayerApi {
+            aws: self.region(region)?,
+            name: name.to_string(),
+        })
+    }
+}
+
 /// One page of ListLayerVersions (newest first) and the marker for the next.
 pub struct Page {
     pub versions: Vec<Version>,

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 use crate::output::human::plan_action;
-use crate::output::{Failure, Run, to_json_line};
+use crate::output::json::to_json_line;
+use crate::output::run::{Failure, Run};
+use crate::output::workflow::{escape_data, escape_property};
 use crate::schema::{
     GrantResult, GrantStatus, LayerStatus, Manifest, Outcome, Package, Plan, Pruned, ResultType,
     Revoked,
@@ -74,18 +76,6 @@ impl Github {
         }
         format!("::error {properties},title=cargo-layer::{message}")
     }
-}
-
-/// Workflow-command data must not carry raw `%`, CR or LF.
-pub fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// Workflow-command properties additionally must not carry raw ':' or ','.
-pub fn escape_property(text: &str) -> String {
-    escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// `file` relative to `root`, also when one of them is reached through a symlink (such as

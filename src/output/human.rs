@@ -3,7 +3,7 @@
 //! the summary.
 
 use crate::output::progress::Progress;
-use crate::output::{Delivered, human_size};
+use crate::output::run::Delivered;
 use crate::schema::{
     GrantResult, GrantStatus, LayerStatus, Manifest, Outcome, Package, Plan, PlanAction, Pruned,
     ResultType, Revoked, VersionStatus,
@@ -241,4 +241,9 @@ pub fn grant_counts(grants: &[GrantResult]) -> String {
     } else {
         parts.join(", ")
     }
+}
+
+/// Bytes in a unit people read.
+pub fn human_size(bytes: u64) -> String {
+    indicatif::HumanBytes(bytes).to_string()
 }

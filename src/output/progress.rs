@@ -83,7 +83,7 @@ impl Progress {
         if self.github {
             eprintln!(
                 "::warning::{}",
-                crate::output::github::escape_data(message.as_ref())
+                crate::output::workflow::escape_data(message.as_ref())
             );
         } else {
             eprintln!("warning: {}", message.as_ref());
