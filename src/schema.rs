@@ -345,14 +345,6 @@ impl Plan {
             notes: Vec::new(),
         }
     }
-
-    /// The plan acts on this existing version.
-    pub fn on(mut self, number: i64, arn: &str, code_sha256: Option<&str>) -> Plan {
-        self.version = Some(number);
-        self.layer_version_arn = Some(arn.into());
-        self.code_sha256 = code_sha256.map(str::to_string);
-        self
-    }
 }
 
 // ---- revoke --------------------------------------------------------------------------------

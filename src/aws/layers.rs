@@ -11,6 +11,7 @@ use aws_sdk_lambda::types::{Architecture, LayerVersionContentInput, Runtime};
 use crate::aws::policy::Policy;
 use crate::aws::{self, Aws};
 use crate::error::Result;
+use crate::schema::{GrantResult, Plan, PlanAction, PlanCommand};
 
 /// What cargo-layer needs to know about one layer version.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,6 +31,23 @@ pub struct Version {
 }
 
 impl Version {
+    /// A dry run that acts on this version.
+    pub fn plan(
+        &self,
+        command: PlanCommand,
+        action: PlanAction,
+        header: (&str, &str, &str),
+        grants: Vec<GrantResult>,
+    ) -> Plan {
+        Plan {
+            version: Some(self.number),
+            layer_version_arn: Some(self.arn.clone()),
+            code_sha256: self.code_sha256.clone(),
+            grants,
+            ..Plan::new(command, action, header)
+        }
+    }
+
     /// What a result says about this version.
     pub fn facts(&self) -> crate::schema::VersionFacts<'_> {
         crate::schema::VersionFacts {
@@ -167,6 +185,24 @@ impl LayerApi {
                 .filter(|m| !m.is_empty())
                 .map(str::to_string),
         })
+    }
+
+    /// The newest `limit` versions (all with `None`), newest first, across as many pages as that
+    /// takes.
+    pub async fn list(&self, limit: Option<usize>) -> Result<Vec<Version>> {
+        let mut versions = Vec::new();
+        let mut next = None;
+        loop {
+            let page = self.list_page(next).await?;
+            versions.extend(page.versions);
+            next = page.next;
+            if next.is_none() || limit.is_some_and(|n| versions.len() >= n) {
+                break;
+            }
+        }
+        versions.sort_by_key(|v| std::cmp::Reverse(v.number));
+        versions.truncate(limit.unwrap_or(usize::MAX));
+        Ok(versions)
     }
 
     /// GetLayerVersion; `None` when the version does not exist (never did, or was deleted).

@@ -13,7 +13,7 @@ use crate::output::progress::Progress;
 use crate::output::{Delivered, Run, human};
 use crate::project::config::LayerConfig;
 use crate::schema::{
-    self, Manifest, Outcome, Plan, PlanAction, PlanCommand, ResultType, Step, StepStatus,
+    self, Manifest, Outcome, PlanAction, PlanCommand, ResultType, Step, StepStatus,
 };
 
 /// The version to promote, as the user named it.
@@ -68,12 +68,7 @@ pub async fn run(args: &PromoteArgs, progress: &Progress) -> Result<Run> {
     );
     let mut run = Run::default();
     if args.dry_run {
-        let mut plan = Plan::new(PlanCommand::Promote, PlanAction::Grant, header).on(
-            version.number,
-            &version.arn,
-            version.code_sha256.as_deref(),
-        );
-        plan.grants = grants;
+        let plan = version.plan(PlanCommand::Promote, PlanAction::Grant, header, grants);
         run.push(Outcome::Plan(plan));
         return Ok(run);
     }

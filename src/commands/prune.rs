@@ -74,7 +74,7 @@ async fn plan(
     progress: &Progress,
 ) -> Result<Plan> {
     let step = progress.step(format!("reading the versions of {}", layer.name));
-    let versions = all_versions(api).await?;
+    let versions = api.list(None).await?;
     let mut reasons: BTreeMap<i64, Vec<String>> = BTreeMap::new();
     for version in versions.iter().take(usize::from(args.keep)) {
         reasons
@@ -120,22 +120,6 @@ async fn plan(
         .map(|(version, reasons)| Kept { version, reasons })
         .collect();
     Ok(Plan { kept, delete })
-}
-
-/// Every version, newest first.
-async fn all_versions(api: &LayerApi) -> Result<Vec<Version>> {
-    let mut versions = Vec::new();
-    let mut next = None;
-    loop {
-        let page = api.list_page(next).await?;
-        versions.extend(page.versions);
-        next = page.next;
-        if next.is_none() {
-            break;
-        }
-    }
-    versions.sort_by_key(|v| std::cmp::Reverse(v.number));
-    Ok(versions)
 }
 
 /// For each stage of Cargo.toml, the newest version carrying one of its cargo-layer grants.

@@ -264,16 +264,14 @@ async fn plan(
         account,
     );
     let mut plan = match &found.version {
-        Some(version) => Plan::new(PlanCommand::Publish, PlanAction::Reuse, header).on(
-            version.number,
-            &version.arn,
-            version.code_sha256.as_deref(),
-        ),
-        None => Plan::new(PlanCommand::Publish, PlanAction::Publish, header),
-    };
-    plan.grants = match &found.version {
-        Some(version) => grant::apply(api, version.number, job.wanted, true, progress).await?,
-        None => job.wanted.iter().map(|w| w.planned()).collect(),
+        Some(version) => {
+            let grants = grant::apply(api, version.number, job.wanted, true, progress).await?;
+            version.plan(PlanCommand::Publish, PlanAction::Reuse, header, grants)
+        }
+        None => Plan {
+            grants: job.wanted.iter().map(|w| w.planned()).collect(),
+            ..Plan::new(PlanCommand::Publish, PlanAction::Publish, header)
+        },
     };
     plan.code_sha256 = Some(job.packaged.archive.code_sha256.clone());
     plan.dedupe = Some(found.search);

@@ -10,7 +10,7 @@ use crate::output::Run;
 use crate::output::progress::Progress;
 use crate::project::limits;
 use crate::schema::{
-    GrantResult, GrantStatus, Header, Outcome, Plan, PlanAction, PlanCommand, ResultType, Revoked,
+    GrantResult, GrantStatus, Header, Outcome, PlanAction, PlanCommand, ResultType, Revoked,
 };
 
 pub async fn run(args: &RevokeArgs, progress: &Progress) -> Result<Run> {
@@ -55,12 +55,7 @@ pub async fn run(args: &RevokeArgs, progress: &Progress) -> Result<Run> {
     let header = (layer.name.as_str(), api.aws.region.as_str(), account);
     let mut run = Run::default();
     if args.dry_run {
-        let mut plan = Plan::new(PlanCommand::Revoke, PlanAction::Revoke, header).on(
-            version.number,
-            &version.arn,
-            version.code_sha256.as_deref(),
-        );
-        plan.grants = removed;
+        let plan = version.plan(PlanCommand::Revoke, PlanAction::Revoke, header, removed);
         run.push(Outcome::Plan(plan));
     } else {
         let (name, region, account) = header;

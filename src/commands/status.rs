@@ -54,17 +54,7 @@ async fn versions(api: &LayerApi, args: &StatusArgs) -> Result<Vec<Version>> {
         let version = api.existing(number).await?;
         return Ok(vec![version]);
     }
-    let mut listed = Vec::new();
-    let mut next = None;
-    loop {
-        let page = api.list_page(next).await?;
-        listed.extend(page.versions);
-        next = page.next;
-        if next.is_none() || listed.len() >= args.limit {
-            break;
-        }
-    }
-    listed.truncate(args.limit);
+    let listed = api.list(Some(args.limit)).await?;
     let mut versions = Vec::with_capacity(listed.len());
     for item in listed {
         versions.push(api.get(item.number).await?.unwrap_or(item));

@@ -283,21 +283,3 @@ fn layer_config(
     }
     Ok(layer)
 }
-
-/// Commands that act on one version act on one layer.
-pub fn one_layer<'a>(project: &'a Project, command: &str) -> Result<&'a LayerConfig> {
-    match project.layers.as_slice() {
-        [layer] => Ok(layer),
-        layers => {
-            let names: Vec<&str> = layers.iter().map(|l| l.name.as_str()).collect();
-            Err(Error::new(
-                Kind::Config,
-                format!(
-                    "{command} acts on one layer, but {} layers are selected ({}); pick one with -p <package or layer name>",
-                    layers.len(),
-                    names.join(", ")
-                ),
-            ))
-        }
-    }
-}
