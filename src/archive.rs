@@ -19,6 +19,8 @@ use crate::error::{Error, Result};
 use crate::layout::{Entry, MODE_EXECUTABLE};
 
 pub const COMPRESSION_LEVEL: i64 = 6;
+/// The backend and settings behind the bytes (the cache keys on it).
+pub const COMPRESSION: &str = "deflate level 6, zip 9.4.1, flate2 on zlib-rs";
 
 /// One file as stored in the zip.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -150,7 +152,7 @@ pub fn build_with_threads(entries: &[Entry], mtime: DateTime, threads: usize) ->
 }
 
 /// Indexes of `entries`, largest file first, so the longest compressions start early.
-fn largest_first(entries: &[Entry]) -> Vec<usize> {
+pub(crate) fn largest_first(entries: &[Entry]) -> Vec<usize> {
     let sizes: Vec<u64> = entries
         .iter()
         .map(|e| std::fs::metadata(&e.source).map_or(0, |m| m.len()))

@@ -6,6 +6,7 @@
 pub mod archive;
 pub mod aws;
 pub mod binary;
+pub mod cache;
 pub mod cli;
 pub mod compile;
 pub mod config;

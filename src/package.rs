@@ -178,7 +178,13 @@ fn pack(
         binary::check(&entry.source, &architectures)?;
     }
     check_unzipped_size(&entries)?;
-    let archive = archive::build(&entries, archive::timestamp()?)?;
+    let archive = crate::cache::build(
+        &entries,
+        archive::timestamp()?,
+        &project.target_dir,
+        &layer.name,
+    )?
+    .archive;
     check_zip_size(&archive)?;
     let zip_path = out_dir.join(format!("{}.zip", layer.name));
     let files = archive.entries.len();
