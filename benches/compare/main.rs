@@ -65,6 +65,10 @@ fn main() {
     let api = publishing::api_cost();
     let e2e = publishing::end_to_end(&work, &tool, opts.runs);
     let fan_out = publishing::fan_out(&work, &tool, opts.runs);
+    if !opts.keep {
+        // The cold build needs the disk space more than the generated inputs do.
+        let _ = std::fs::remove_dir_all(&work);
+    }
     let itself = tool::run(&work, &tool, opts.cold_build);
     let load_after = measure::load();
     print_machine(&load_before, &load_after, opts.runs);
@@ -175,9 +179,11 @@ fn print_table(
     ]);
     row([
         "Cold release build (`cargo build --release --locked`)",
-        &itself
-            .cold_build
-            .map_or("not measured (--skip-cold-build)".into(), secs),
+        &match &itself.cold_build {
+            None => "not measured (--skip-cold-build)".into(),
+            Some(Ok(seconds)) => secs(*seconds),
+            Some(Err(e)) => first_line(e),
+        },
         "",
         "",
         "",

@@ -5,8 +5,9 @@ use std::process::Command;
 use std::time::Instant;
 
 pub struct Tool {
-    /// Seconds for `cargo build --release --locked` into an empty target directory.
-    pub cold_build: Option<f64>,
+    /// Seconds for `cargo build --release --locked` into an empty target directory, or why it
+    /// failed.
+    pub cold_build: Option<Result<f64, String>>,
     pub binary_bytes: u64,
     /// Mean seconds of `cargo-layer --version`.
     pub startup: f64,
@@ -23,12 +24,18 @@ pub fn run(work: &Path, tool: &Path, cold_build: bool) -> Tool {
         };
     }
     let target = work.join("cold-build-target");
-    let seconds = build_cold(&target);
     let built = target.join("release/cargo-layer");
+    let seconds = build_cold(&target);
+    // Without a build of its own, measure the benchmark's build of the binary.
+    let binary = if seconds.is_ok() {
+        built.as_path()
+    } else {
+        tool
+    };
     let tool = Tool {
+        binary_bytes: std::fs::metadata(binary).unwrap().len(),
+        startup: startup(binary, 50),
         cold_build: Some(seconds),
-        binary_bytes: std::fs::metadata(&built).unwrap().len(),
-        startup: startup(&built, 50),
     };
     let _ = std::fs::remove_dir_all(&target);
     tool
@@ -45,11 +52,11 @@ fn startup(tool: &Path, runs: u32) -> f64 {
 
 /// The time a user's `cargo install` (or a CI cache miss) pays, with the crates already
 /// downloaded.
-fn build_cold(target: &Path) -> f64 {
+fn build_cold(target: &Path) -> Result<f64, String> {
     eprintln!("bench: cold release build (takes minutes)");
     let _ = std::fs::remove_dir_all(target);
     let start = Instant::now();
-    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    let out = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .args([
             "build",
             "--release",
@@ -59,9 +66,16 @@ fn build_cold(target: &Path) -> f64 {
         ])
         .arg(crate::aws::repo_root().join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", target)
-        .status()
+        .output()
         .unwrap();
     let seconds = start.elapsed().as_secs_f64();
-    assert!(status.success(), "cold release build failed");
-    seconds
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let reason = stderr
+            .lines()
+            .find(|l| l.starts_with("error"))
+            .unwrap_or("cargo build failed");
+        return Err(format!("the cold build failed: {reason}"));
+    }
+    Ok(seconds)
 }
