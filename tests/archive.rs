@@ -460,3 +460,128 @@ proptest! {
         }
     }
 }
+
+// ---- parallel packing gives the sequential writer's bytes ----
+
+/// The writer as it was before packing went parallel: one `ZipWriter`, each file read whole and
+/// written in path order. The parallel writer must give exactly these bytes.
+fn sequential_reference(entries: &[Entry], mtime: DateTime) -> Vec<u8> {
+    use std::io::Write;
+    let options = |mode: u32| {
+        zip::write::SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .compression_level(Some(6))
+            .last_modified_time(mtime)
+            .unix_permissions(mode)
+            .system(zip::System::Unix)
+            .large_file(false)
+    };
+    let mut names: BTreeMap<String, Option<&Entry>> = BTreeMap::new();
+    for entry in entries {
+        for (i, _) in entry.path.match_indices('/') {
+            names.insert(format!("{}/", &entry.path[..i]), None);
+        }
+        names.insert(entry.path.clone(), Some(entry));
+    }
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, entry) in names {
+        match entry {
+            None => zip.add_directory(name, options(0o755)).unwrap(),
+            Some(entry) => {
+                zip.start_file(name, options(entry.mode)).unwrap();
+                zip.write_all(&std::fs::read(&entry.source).unwrap())
+                    .unwrap();
+            }
+        }
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// Files of several sizes around the 256 KiB read chunk, some like code, some noise, one empty.
+fn mixed_tree(root: &Path) -> Vec<Entry> {
+    let mut lcg = Lcg(7);
+    let sizes = [0, 1, 4095, 262_144, 262_145, 700_000, 1_500_000, 3_000_000];
+    let mut entries: Vec<Entry> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &size)| {
+            let path = format!("d{}/f{i}.bin", i % 3);
+            let source = root.join(&path);
+            std::fs::create_dir_all(source.parent().unwrap()).unwrap();
+            let words = payload();
+            let data: Vec<u8> = (0..size)
+                .map(|j| {
+                    if (j / 8192) % 3 == 0 {
+                        lcg.next() as u8
+                    } else {
+                        words[j % words.len()]
+                    }
+                })
+                .collect();
+            std::fs::write(&source, data).unwrap();
+            Entry {
+                path,
+                source,
+                mode: if i % 2 == 0 { 0o644 } else { 0o755 },
+                built: false,
+                include: None,
+            }
+        })
+        .collect();
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    entries
+}
+
+#[test]
+fn thread_count_does_not_change_the_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let entries = mixed_tree(dir.path());
+    let mtime = archive::datetime_from_epoch(1_700_000_000);
+    let reference = sequential_reference(&entries, mtime);
+    for threads in [1, 2, 3, 8] {
+        let packed = archive::build_with_threads(&entries, mtime, threads).unwrap();
+        assert_eq!(
+            packed.sha256,
+            hex_lower(&Sha256::digest(&reference)),
+            "{threads} threads: the bytes differ from the sequential writer's"
+        );
+        assert_eq!(packed.bytes.len(), reference.len());
+    }
+    let golden_entries = {
+        write_tree(
+            dir.path(),
+            &[0, 1, 2, 3, 4, 5],
+            0o644,
+            0o755,
+            SystemTime::now(),
+        );
+        fixture_entries(dir.path())
+    };
+    for threads in [1, 4] {
+        let packed =
+            archive::build_with_threads(&golden_entries, DateTime::default(), threads).unwrap();
+        assert_eq!(packed.code_sha256, GOLDEN_CODE_SHA256, "{threads} threads");
+    }
+}
+
+#[test]
+fn an_error_in_any_worker_fails_the_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut entries = mixed_tree(dir.path());
+    std::fs::remove_file(&entries[5].source).unwrap();
+    entries.push(Entry {
+        path: "zz/gone".into(),
+        source: dir.path().join("zz/gone"),
+        mode: 0o644,
+        built: false,
+        include: None,
+    });
+    for threads in [1, 3] {
+        let err = archive::build_with_threads(&entries, DateTime::default(), threads).unwrap_err();
+        assert!(
+            err.message
+                .contains(&entries[5].source.display().to_string()),
+            "the first missing file in path order: {err}"
+        );
+    }
+}

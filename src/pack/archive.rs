@@ -4,17 +4,23 @@
 //! flate2 on zlib-rs, deflate level 6; `Cargo.lock` pins the rest and a golden test guards it).
 
 use std::collections::BTreeSet;
-use std::io::{Cursor, Write};
+use std::fs::File;
+use std::io::{Cursor, Read, Write};
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, DateTime, ZipWriter};
+use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
 
 use crate::error::{Error, Kind, Result};
 use crate::pack::layout::{Entry, MODE_EXECUTABLE};
 
 pub const COMPRESSION_LEVEL: i64 = 6;
+/// The backend and settings behind the bytes (the cache keys on it).
+pub const COMPRESSION: &str = "deflate level 6, zip 9.4.1, flate2 on zlib-rs";
 
 /// One file as stored in the zip.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -106,49 +112,214 @@ fn directories(entries: &[Entry]) -> BTreeSet<String> {
         .collect()
 }
 
-/// Pack `entries` (already sorted by path) into a zip held in memory.
+/// Pack `entries` (already sorted by path) into a zip held in memory, compressing on every core.
 pub fn build(entries: &[Entry], mtime: DateTime) -> Result<Archive> {
-    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-    let zip_err = |e: zip::result::ZipError| {
-        Error::new(Kind::Internal, format!("could not write the zip: {e}"))
+    build_with_threads(entries, mtime, threads())
+}
+
+/// The number of cores this process may use.
+pub fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+}
+
+/// [`build`] with `threads` compressing workers. The bytes never depend on `threads`: each file
+/// is compressed on its own, exactly as the sequential writer would, and the entries are then
+/// copied into the zip in path order without being touched.
+pub fn build_with_threads(entries: &[Entry], mtime: DateTime, threads: usize) -> Result<Archive> {
+    let order = largest_first(entries);
+    let next = AtomicUsize::new(0);
+    let workers = threads.clamp(1, entries.len().max(1));
+    std::thread::scope(|scope| {
+        let (sender, receiver) = mpsc::channel();
+        for _ in 0..workers {
+            let sender = sender.clone();
+            let (order, next) = (&order, &next);
+            scope.spawn(move || {
+                while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    if crate::interrupt::is_set() {
+                        break;
+                    }
+                    // The writer stops receiving after an error: then there is nothing to do.
+                    if sender.send((i, compress(&entries[i], mtime))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        assemble(entries, mtime, receiver)
+    })
+}
+
+/// Indexes of `entries`, largest file first, so the longest compressions start early.
+pub(crate) fn largest_first(entries: &[Entry]) -> Vec<usize> {
+    let sizes: Vec<u64> = entries
+        .iter()
+        .map(|e| std::fs::metadata(&e.source).map_or(0, |m| m.len()))
+        .collect();
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    order
+}
+
+/// One file compressed into a zip of its own, ready to be copied raw into the layer zip.
+struct Compressed {
+    zip: Vec<u8>,
+    size: u64,
+}
+
+fn zip_err(e: zip::result::ZipError) -> Error {
+    Error::new(Kind::Internal, format!("could not write the zip: {e}"))
+}
+
+/// One file through the same writer and options the sequential writer used.
+fn compress(entry: &Entry, mtime: DateTime) -> Result<Compressed> {
+    compress_with(entry, mtime, STREAM_BUFFER)
+}
+
+fn compress_with(entry: &Entry, mtime: DateTime, buffer: usize) -> Result<Compressed> {
+    let read_err = |e| Error::io("read", &entry.source, e);
+    let file = File::open(&entry.source).map_err(read_err)?;
+    let mut zip = start(entry, mtime)?;
+    let size = match stream(file, &mut zip, buffer).map_err(read_err)? {
+        Some(size) => size,
+        None => {
+            // Deflate ran too far ahead for the buffer: do what the sequential writer did.
+            let data = std::fs::read(&entry.source).map_err(read_err)?;
+            zip = start(entry, mtime)?;
+            zip.write_all(&data).map_err(|e| zip_err(e.into()))?;
+            data.len() as u64
+        }
     };
-    let mut names: Vec<(String, Option<&Entry>)> = directories(entries)
+    let zip = zip.finish().map_err(zip_err)?.into_inner();
+    Ok(Compressed { zip, size })
+}
+
+fn start(entry: &Entry, mtime: DateTime) -> Result<ZipWriter<Cursor<Vec<u8>>>> {
+    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+    zip.start_file(entry.path.as_str(), options(entry.mode, mtime))
+        .map_err(zip_err)?;
+    Ok(zip)
+}
+
+/// How much of a file is held at a time while it is compressed.
+const STREAM_BUFFER: usize = 4 << 20;
+
+/// Deflate's sliding window (32 KiB) twice over: the most it reads ahead at once.
+const DEFLATE_READ_AHEAD: usize = 64 << 10;
+
+/// Feed `file` to `zip` with the same deflate calls as one `write_all` of the whole file, holding
+/// at most `buffer` bytes; `None` if that could not be guaranteed.
+///
+/// Deflate's output depends on how much input each call can see, not only on the input: zlib-rs
+/// at level 6 decides matches from the lookahead it has. A call that ends with at least
+/// [`DEFLATE_READ_AHEAD`] bytes unread never ran short, so it made the same decisions as with
+/// the whole file in front of it. When a call ends closer than that to the end of the buffer
+/// (a long run that compresses extremely well), the caller starts over with the whole file.
+fn stream(
+    mut file: File,
+    zip: &mut ZipWriter<Cursor<Vec<u8>>>,
+    buffer: usize,
+) -> std::io::Result<Option<u64>> {
+    let mut data = vec![0; buffer];
+    let (mut start, mut end, mut total) = (0, 0, 0);
+    let mut at_eof = false;
+    loop {
+        if !at_eof && end - start < buffer / 2 {
+            data.copy_within(start..end, 0);
+            (start, end) = (0, end - start);
+            while end < buffer && !at_eof {
+                let read = file.read(&mut data[end..])?;
+                at_eof = read == 0;
+                end += read;
+            }
+        }
+        if start == end {
+            return Ok(Some(total));
+        }
+        let written = zip.write(&data[start..end])?;
+        start += written;
+        total += written as u64;
+        if !at_eof && end - start < DEFLATE_READ_AHEAD {
+            return Ok(None);
+        }
+    }
+}
+
+/// Write directories and compressed files in path order as the workers deliver them.
+fn assemble(
+    entries: &[Entry],
+    mtime: DateTime,
+    receiver: mpsc::Receiver<(usize, Result<Compressed>)>,
+) -> Result<Archive> {
+    let mut names: Vec<(String, Option<usize>)> = directories(entries)
         .into_iter()
         .map(|d| (d, None))
         .collect();
-    names.extend(entries.iter().map(|e| (e.path.clone(), Some(e))));
+    names.extend(
+        entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.path.clone(), Some(i))),
+    );
     names.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut waiting: Vec<Option<Result<Compressed>>> = entries.iter().map(|_| None).collect();
+    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
     let mut stored = Vec::with_capacity(entries.len());
     let mut unzipped_size = 0;
-    for (name, entry) in names {
-        match entry {
-            None => zip
-                .add_directory(name, options(MODE_EXECUTABLE, mtime))
-                .map_err(zip_err)?,
-            Some(entry) => {
-                let data = std::fs::read(&entry.source)
-                    .map_err(|e| Error::io("read", &entry.source, e))?;
-                zip.start_file(name, options(entry.mode, mtime))
-                    .map_err(zip_err)?;
-                zip.write_all(&data).map_err(|e| zip_err(e.into()))?;
-                unzipped_size += data.len() as u64;
-                stored.push(StoredEntry {
-                    path: entry.path.clone(),
-                    mode: format!("{:04o}", entry.mode),
-                    size: data.len() as u64,
-                });
-            }
-        }
+    for (name, index) in names {
+        let Some(i) = index else {
+            zip.add_directory(name, options(MODE_EXECUTABLE, mtime))
+                .map_err(zip_err)?;
+            continue;
+        };
+        let compressed = receive(&receiver, &mut waiting, i)?;
+        let mut one = ZipArchive::new(Cursor::new(compressed.zip)).map_err(zip_err)?;
+        zip.raw_copy_file(one.by_index_raw(0).map_err(zip_err)?)
+            .map_err(zip_err)?;
+        unzipped_size += compressed.size;
+        stored.push(StoredEntry {
+            path: name,
+            mode: format!("{:04o}", entries[i].mode),
+            size: compressed.size,
+        });
     }
     let bytes = zip.finish().map_err(zip_err)?.into_inner();
-    let digest = Sha256::digest(&bytes);
-    Ok(Archive {
-        sha256: hex::encode(digest),
-        code_sha256: base64::engine::general_purpose::STANDARD.encode(digest),
-        bytes,
-        unzipped_size,
-        entries: stored,
-    })
+    Ok(Archive::new(bytes, unzipped_size, stored))
+}
+
+/// The compressed file `i`, waiting for the workers if it is not there yet.
+fn receive(
+    receiver: &mpsc::Receiver<(usize, Result<Compressed>)>,
+    waiting: &mut [Option<Result<Compressed>>],
+    i: usize,
+) -> Result<Compressed> {
+    while waiting[i].is_none() {
+        let Ok((done, result)) = receiver.recv() else {
+            // Workers only stop early on Ctrl-C.
+            crate::interrupt::check()?;
+            return Err(Error::new(
+                Kind::Internal,
+                "a compression worker stopped early",
+            ));
+        };
+        waiting[done] = Some(result);
+    }
+    waiting[i].take().expect("received above")
+}
+
+impl Archive {
+    /// The digests and summary of finished zip bytes.
+    pub fn new(bytes: Vec<u8>, unzipped_size: u64, entries: Vec<StoredEntry>) -> Archive {
+        let digest = Sha256::digest(&bytes);
+        Archive {
+            sha256: hex::encode(digest),
+            code_sha256: base64::engine::general_purpose::STANDARD.encode(digest),
+            bytes,
+            unzipped_size,
+            entries,
+        }
+    }
 }
 
 /// CodeSha256 of arbitrary bytes, as Lambda computes it.
@@ -169,5 +340,76 @@ mod tests {
         assert_eq!(datetime_from_epoch(i64::MAX).year(), 2107);
         assert_eq!(datetime_from_epoch(i64::MIN), DateTime::default());
         assert_eq!(datetime_from_epoch(5_000_000_000).year(), 2107);
+    }
+
+    /// A file as the sequential writer compressed it: read whole, one `write_all`.
+    fn whole(entry: &Entry) -> Vec<u8> {
+        let mut zip = start(entry, DateTime::default()).unwrap();
+        zip.write_all(&std::fs::read(&entry.source).unwrap())
+            .unwrap();
+        zip.finish().unwrap().into_inner()
+    }
+
+    fn entry_with(dir: &std::path::Path, data: &[u8]) -> Entry {
+        let source = dir.join("file");
+        std::fs::write(&source, data).unwrap();
+        Entry {
+            path: "file".into(),
+            source,
+            mode: 0o755,
+            built: false,
+            include: None,
+        }
+    }
+
+    /// Noise and repeated words in turn, like code and data in a binary.
+    fn binary_like(len: usize) -> Vec<u8> {
+        let mut rng = fastrand::Rng::with_seed(3);
+        let words = b"mov rax, rbx; call 0x401000; ret; push rbp; lea rdi, [rip+0x20]; ";
+        (0..len)
+            .map(|i| {
+                if (i / 3000) % 4 == 0 {
+                    rng.u8(..)
+                } else {
+                    words[(i + i / 7919) % words.len()]
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn streaming_gives_the_whole_file_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = entry_with(dir.path(), &binary_like(3 << 20));
+        for buffer in [512 << 10, 1 << 20] {
+            let file = File::open(&entry.source).unwrap();
+            let mut zip = start(&entry, DateTime::default()).unwrap();
+            let streamed = stream(file, &mut zip, buffer).unwrap();
+            assert_eq!(streamed, Some(3 << 20), "{buffer}: no fallback needed");
+            let bytes = zip.finish().unwrap().into_inner();
+            assert!(bytes == whole(&entry), "{buffer}-byte buffer");
+        }
+        // Why the guard exists: plain chunked writes give other (valid) bytes.
+        let data = std::fs::read(&entry.source).unwrap();
+        let mut zip = start(&entry, DateTime::default()).unwrap();
+        for chunk in data.chunks(4096) {
+            zip.write_all(chunk).unwrap();
+        }
+        assert!(zip.finish().unwrap().into_inner() != whole(&entry));
+    }
+
+    #[test]
+    fn a_run_deflate_swallows_whole_falls_back_to_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut data = binary_like(300 << 10);
+        data.extend(std::iter::repeat_n(0, 3 << 20));
+        data.extend(binary_like(300 << 10));
+        let entry = entry_with(dir.path(), &data);
+        let file = File::open(&entry.source).unwrap();
+        let mut zip = start(&entry, DateTime::default()).unwrap();
+        assert_eq!(stream(file, &mut zip, 256 << 10).unwrap(), None);
+        let compressed = compress_with(&entry, DateTime::default(), 256 << 10).unwrap();
+        assert_eq!(compressed.size, data.len() as u64);
+        assert!(compressed.zip == whole(&entry));
     }
 }

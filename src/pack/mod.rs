@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod binary;
+pub mod cache;
 pub mod compile;
 pub mod layout;
 
@@ -100,7 +101,13 @@ fn pack(
     let entries = layout::plan(layer, &artifacts)?;
     check_binaries(layer, &entries, &architectures, runtime)?;
     check_unzipped_size(&entries)?;
-    let archive = archive::build(&entries, archive::timestamp()?)?;
+    let archive = cache::build(
+        &entries,
+        archive::timestamp()?,
+        &project.target_dir,
+        &layer.name,
+    )?
+    .archive;
     check_zip_size(layer, &archive)?;
     let zip_path = out_dir.join(format!("{}.zip", layer.name));
     let files = archive.entries.len();

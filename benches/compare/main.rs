@@ -1,0 +1,378 @@
+//! The benchmark (numbers, never assertions): cargo-layer side by side with what users would use
+//! instead (Info-ZIP `zip`, the AWS CLI, `cargo lambda deploy --extension`), all against one local
+//! moto server, printed as a Markdown table on stdout (progress on stderr).
+//!
+//! Run it with `./scripts/bench.sh` (installs the contenders, then `cargo bench --bench compare`).
+//! Options after `--`: `--runs N` (default 3; medians are reported), `--skip-cold-build`, and
+//! `--keep` (keep the generated inputs in target/bench).
+
+#[path = "../../tests/aws/mod.rs"]
+mod aws;
+mod measure;
+mod packaging;
+mod publishing;
+mod tool;
+mod tree;
+
+use std::path::PathBuf;
+
+use measure::{max_rss, median_cpu, median_seconds};
+
+struct Options {
+    runs: usize,
+    cold_build: bool,
+    /// Keep target/bench (the generated trees) for a closer look.
+    keep: bool,
+}
+
+fn options() -> Options {
+    let mut opts = Options {
+        runs: 3,
+        cold_build: true,
+        keep: false,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--runs" => {
+                opts.runs = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .expect("--runs takes a positive number");
+            }
+            "--skip-cold-build" => opts.cold_build = false,
+            "--keep" => opts.keep = true,
+            // cargo bench passes --bench to every bench binary.
+            "--bench" => {}
+            other => panic!("unknown option {other}; use --runs N, --skip-cold-build and --keep"),
+        }
+    }
+    opts
+}
+
+fn main() {
+    let opts = options();
+    let tool = PathBuf::from(env!("CARGO_BIN_EXE_cargo-layer"));
+    let work = aws::repo_root().join("target/bench");
+    std::fs::create_dir_all(&work).unwrap();
+    let load_before = measure::load();
+    let packaging: Vec<packaging::Packaging> = tree::TREES
+        .iter()
+        .enumerate()
+        .map(|(i, tree)| packaging::run(&work, &tool, opts.runs, tree, i))
+        .collect();
+    let api = publishing::api_cost();
+    let e2e = publishing::end_to_end(&work, &tool, opts.runs);
+    let fan_out = publishing::fan_out(&work, &tool, opts.runs);
+    if !opts.keep {
+        // The cold build needs the disk space more than the generated inputs do.
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    let itself = tool::run(&work, &tool, opts.cold_build);
+    let load_after = measure::load();
+    print_machine(&load_before, &load_after, opts.runs);
+    print_table(&packaging, &api, &e2e, &fan_out, &itself);
+    print_end_to_end(&e2e);
+    if !opts.keep {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
+}
+
+fn secs(seconds: f64) -> String {
+    if seconds < 1.0 {
+        format!("{:.0} ms", seconds * 1000.0)
+    } else {
+        format!("{seconds:.2} s")
+    }
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    format!("{:.2}×", a / b)
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "yes" } else { "**no**" }
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_string())
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn print_machine(before: &str, after: &str, runs: usize) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "Machine: {cores} cores ({}), load average {before} before and {after} after; medians of {runs} runs.\n",
+        cpu_model()
+    );
+}
+
+fn row(cells: [&str; 6]) {
+    println!("| {} |", cells.join(" | "));
+}
+
+fn print_table(
+    packaging: &[packaging::Packaging],
+    api: &publishing::ApiCost,
+    e2e: &publishing::EndToEnd,
+    fan: &publishing::FanOut,
+    itself: &tool::Tool,
+) {
+    row([
+        "Measure",
+        "cargo-layer",
+        "Compared with",
+        "Ratio",
+        "Target",
+        "Met",
+    ]);
+    row(["---", "---", "---", "---", "---", "---"]);
+    for p in packaging {
+        packaging_rows(p);
+    }
+    row([
+        "API: first publish, 3 stages",
+        &api.first.summary(),
+        &api.first.operations(),
+        "",
+        "",
+        "",
+    ]);
+    row([
+        &format!(
+            "API: unchanged re-publish, layer with {} versions",
+            api.versions
+        ),
+        &api.rerun.summary(),
+        &api.rerun.operations(),
+        "",
+        "0 writes, ≤ 3 Lambda reads",
+        verdict(api.rerun.lambda_writes == 0 && api.rerun.lambda_reads <= 3),
+    ]);
+    end_to_end_rows(e2e);
+    let big = median_seconds(&fan.big);
+    let small = median_seconds(&fan.small);
+    row([
+        "Fan-out, first publish, +80 ms per call: 5 regions × 24 grants vs 1 region × 4 grants",
+        &format!(
+            "{} ({} calls)",
+            secs(big),
+            fan.big_calls.by_operation.values().sum::<usize>()
+        ),
+        &format!(
+            "{} ({} calls)",
+            secs(small),
+            fan.small_calls.by_operation.values().sum::<usize>()
+        ),
+        &ratio(big, small),
+        "≤ 3×",
+        verdict(big <= 3.0 * small),
+    ]);
+    row([
+        "Cold release build (`cargo build --release --locked`)",
+        &match &itself.cold_build {
+            None => "not measured (--skip-cold-build)".into(),
+            Some(Ok(seconds)) => secs(*seconds),
+            Some(Err(e)) => first_line(e),
+        },
+        "",
+        "",
+        "",
+        "",
+    ]);
+    row([
+        "Release binary size",
+        &mib(itself.binary_bytes),
+        "",
+        "",
+        "",
+        "",
+    ]);
+    row([
+        "`cargo layer --version` start-up",
+        &secs(itself.startup),
+        "",
+        "",
+        "",
+        "",
+    ]);
+}
+
+fn packaging_rows(p: &packaging::Packaging) {
+    let zip = median_seconds(&p.zip);
+    let cold = median_seconds(&p.layer_cold);
+    row([
+        &format!(
+            "Packaging, cold: {} ({} files, {}; {} threads)",
+            p.tree,
+            p.files,
+            mib(p.tree_bytes),
+            p.threads
+        ),
+        &format!("{} (CPU {})", secs(cold), secs(median_cpu(&p.layer_cold))),
+        &format!(
+            "`zip -X -r -6`: {} (CPU {})",
+            secs(zip),
+            secs(median_cpu(&p.zip))
+        ),
+        &ratio(cold, zip),
+        "≤ 0.3×",
+        verdict(cold <= 0.3 * zip),
+    ]);
+    let size = p.layer_zip_bytes as f64 / p.zip_bytes as f64;
+    row([
+        &format!("Output size ({})", short(p.tree)),
+        &mib(p.layer_zip_bytes),
+        &format!("zip: {}", mib(p.zip_bytes)),
+        &format!("{size:.3}×"),
+        "≤ 1.02×",
+        verdict(size <= 1.02),
+    ]);
+    let rss = max_rss(&p.layer_cold);
+    let budget = p.zip_bytes + (64 << 20);
+    row([
+        &format!("Peak RSS, cold packaging ({})", short(p.tree)),
+        &mib(rss),
+        &format!(
+            "zip's size + 64 MiB: {} (Info-ZIP's own peak: {})",
+            mib(budget),
+            mib(max_rss(&p.zip))
+        ),
+        "",
+        "≤ zip + 64 MiB",
+        verdict(rss <= budget),
+    ]);
+    let repack = median_seconds(&p.layer_repack);
+    row([
+        &format!(
+            "Unchanged re-pack after touching every file ({})",
+            short(p.tree)
+        ),
+        &secs(repack),
+        &format!("`zip -X -r -6`: {}", secs(zip)),
+        &ratio(repack, zip),
+        "≤ 0.1×",
+        verdict(repack <= 0.1 * zip),
+    ]);
+}
+
+/// The first words of a tree's description.
+fn short(tree: &str) -> &str {
+    tree.split(':').next().unwrap_or(tree)
+}
+
+fn contender<'a>(e2e: &'a publishing::EndToEnd, prefix: &str) -> &'a publishing::Contender {
+    e2e.contenders
+        .iter()
+        .find(|c| c.name.starts_with(prefix))
+        .unwrap()
+}
+
+fn first_line(error: &str) -> String {
+    let line = error.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    format!("could not run: {}", line.trim())
+}
+
+fn end_to_end_rows(e2e: &publishing::EndToEnd) {
+    let layer = contender(e2e, "cargo layer");
+    let cli = contender(e2e, "AWS CLI");
+    let lambda = contender(e2e, "cargo lambda");
+    let (Ok(layer_first), Ok(layer_rerun)) = (&layer.first, &layer.rerun) else {
+        row([
+            "End to end",
+            &first_line(layer.first.as_ref().err().unwrap_or(&String::new())),
+            "",
+            "",
+            "",
+            "**no**",
+        ]);
+        return;
+    };
+    let first = median_seconds(layer_first);
+    match &cli.first {
+        Ok(runs) => {
+            let other = median_seconds(runs);
+            row([
+                "End to end, first run: package, publish, grant 3 stages",
+                &secs(first),
+                &format!("AWS CLI (zip + 4 calls): {}", secs(other)),
+                &ratio(first, other),
+                "≤ 0.4× AWS CLI",
+                verdict(first <= 0.4 * other),
+            ]);
+        }
+        Err(e) => row([
+            "End to end, first run",
+            &secs(first),
+            &format!("AWS CLI: {}", first_line(e)),
+            "",
+            "≤ 0.4× AWS CLI",
+            "not measured",
+        ]),
+    }
+    let rerun = median_seconds(layer_rerun);
+    match &lambda.rerun {
+        Ok(runs) => {
+            let other = median_seconds(runs);
+            row([
+                "End to end, unchanged re-run (fresh mtimes)",
+                &secs(rerun),
+                &format!("`cargo lambda deploy --extension`: {}", secs(other)),
+                &ratio(rerun, other),
+                "≤ 0.2× cargo-lambda",
+                verdict(rerun <= 0.2 * other),
+            ]);
+        }
+        Err(e) => row([
+            "End to end, unchanged re-run",
+            &secs(rerun),
+            &format!("cargo-lambda: {}", first_line(e)),
+            "",
+            "≤ 0.2× cargo-lambda",
+            "not measured",
+        ]),
+    }
+}
+
+fn print_end_to_end(e2e: &publishing::EndToEnd) {
+    println!(
+        "\nEnd to end, one layer ({} unzipped: an extension binary and assets), every tool against the same moto server through the recording proxy:\n",
+        mib(e2e.unzipped_bytes)
+    );
+    row([
+        "Tool",
+        "First run",
+        "Unchanged re-run",
+        "Calls, first run",
+        "Calls, re-run",
+        "CodeSize",
+    ]);
+    row(["---", "---", "---", "---", "---", "---"]);
+    for c in &e2e.contenders {
+        let time = |runs: &Result<Vec<measure::Run>, String>| match runs {
+            Ok(runs) => format!(
+                "{} (peak RSS {})",
+                secs(median_seconds(runs)),
+                mib(max_rss(runs))
+            ),
+            Err(e) => first_line(e),
+        };
+        row([
+            c.name,
+            &time(&c.first),
+            &time(&c.rerun),
+            &c.first_calls.summary(),
+            &c.rerun_calls.summary(),
+            &mib(c.code_size),
+        ]);
+    }
+}

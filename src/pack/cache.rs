@@ -1,0 +1,213 @@
+//! The last zip of each layer, kept in `<target>/layer/.cache/` so that packing the same content
+//! again (a fresh CI checkout, a `touch`) hashes the inputs and compresses nothing.
+//!
+//! The key is a SHA-256 over everything the zip bytes depend on: each file's layer path, source
+//! path, mode and content hash, the zip timestamp (SOURCE_DATE_EPOCH), the compression settings
+//! and the tool's version. A cached zip is only used when its SHA-256 is the one recorded with it;
+//! anything else (missing, corrupted, replaced, unreadable) is ignored and the zip rebuilt.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use zip::DateTime;
+
+use crate::error::{Error, Result};
+use crate::output;
+use crate::pack::archive::{self, Archive, StoredEntry};
+use crate::pack::layout::Entry;
+use crate::project::limits::MAX_ZIP_BYTES;
+
+/// A layer zip and whether it came from the cache.
+#[derive(Debug, Clone)]
+pub struct Packed {
+    pub archive: Archive,
+    pub reused: bool,
+}
+
+/// What is stored next to a cached zip.
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    key: String,
+    sha256: String,
+}
+
+/// Everything the zip bytes depend on.
+#[derive(Serialize)]
+struct Key<'a> {
+    tool: &'static str,
+    compression: &'static str,
+    timestamp: String,
+    files: Vec<FileKey<'a>>,
+}
+
+#[derive(Serialize)]
+struct FileKey<'a> {
+    path: &'a str,
+    source: &'a Path,
+    mode: u32,
+    size: u64,
+    sha256: &'a str,
+}
+
+/// One input file: its size and hex SHA-256.
+struct Hashed {
+    size: u64,
+    sha256: String,
+}
+
+/// The cache directory of a cargo target directory.
+pub fn dir(target_dir: &Path) -> PathBuf {
+    target_dir.join("layer").join(".cache")
+}
+
+/// The zip of `entries` for layer `name`: the cached one when the inputs are unchanged, else
+/// built with [`archive::build`] and cached.
+pub fn build(entries: &[Entry], mtime: DateTime, target_dir: &Path, name: &str) -> Result<Packed> {
+    let hashed = hash_files(entries)?;
+    let key = key(entries, &hashed, mtime);
+    let dir = dir(target_dir);
+    if let Some(archive) = cached(&dir, name, &key) {
+        let archive = Archive {
+            unzipped_size: hashed.iter().map(|h| h.size).sum(),
+            entries: stored(entries, &hashed),
+            ..archive
+        };
+        return Ok(Packed {
+            archive,
+            reused: true,
+        });
+    }
+    let archive = archive::build(entries, mtime)?;
+    store(&dir, name, &key, &archive);
+    Ok(Packed {
+        archive,
+        reused: false,
+    })
+}
+
+fn key(entries: &[Entry], hashed: &[Hashed], mtime: DateTime) -> String {
+    let key = Key {
+        tool: env!("CARGO_PKG_VERSION"),
+        compression: archive::COMPRESSION,
+        timestamp: mtime.to_string(),
+        files: entries
+            .iter()
+            .zip(hashed)
+            .map(|(entry, hash)| FileKey {
+                path: &entry.path,
+                source: &entry.source,
+                mode: entry.mode,
+                size: hash.size,
+                sha256: &hash.sha256,
+            })
+            .collect(),
+    };
+    let json = serde_json::to_vec(&key).expect("the cache key serializes to JSON");
+    hex::encode(Sha256::digest(json))
+}
+
+/// The files as the archive lists them, without reading the zip.
+fn stored(entries: &[Entry], hashed: &[Hashed]) -> Vec<StoredEntry> {
+    let mut stored: Vec<StoredEntry> = entries
+        .iter()
+        .zip(hashed)
+        .map(|(entry, hash)| StoredEntry {
+            path: entry.path.clone(),
+            mode: format!("{:04o}", entry.mode),
+            size: hash.size,
+        })
+        .collect();
+    stored.sort_by(|a, b| a.path.cmp(&b.path));
+    stored
+}
+
+fn record_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.json"))
+}
+
+fn zip_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.zip"))
+}
+
+/// The cached zip (its bytes and digests), only if it is the one recorded for `key`.
+fn cached(dir: &Path, name: &str, key: &str) -> Option<Archive> {
+    let record = std::fs::read(record_path(dir, name)).ok()?;
+    let record: Record = serde_json::from_slice(&record).ok()?;
+    if record.key != key {
+        return None;
+    }
+    let bytes = std::fs::read(zip_path(dir, name)).ok()?;
+    let archive = Archive::new(bytes, 0, Vec::new());
+    (archive.sha256 == record.sha256).then_some(archive)
+}
+
+/// Keep `archive` for the next run. Best effort: a cache that cannot be written only costs
+/// time. A zip over the direct-upload limit is never written, as packaging refuses it.
+fn store(dir: &Path, name: &str, key: &str, archive: &Archive) {
+    if archive.bytes.len() as u64 > MAX_ZIP_BYTES {
+        return;
+    }
+    let record = Record {
+        key: key.to_string(),
+        sha256: archive.sha256.clone(),
+    };
+    // The zip first: a record never names a zip that is not there yet.
+    let _ = output::write_atomic(&zip_path(dir, name), &archive.bytes).and_then(|()| {
+        output::write_atomic(&record_path(dir, name), &output::to_pretty_json(&record))
+    });
+}
+
+/// Size and SHA-256 of every entry's source, on every core.
+fn hash_files(entries: &[Entry]) -> Result<Vec<Hashed>> {
+    let order = archive::largest_first(entries);
+    let next = AtomicUsize::new(0);
+    let workers = archive::threads().clamp(1, entries.len().max(1));
+    let mut hashed: Vec<Option<Result<Hashed>>> = entries.iter().map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let (order, next) = (&order, &next);
+                scope.spawn(move || {
+                    let mut done = Vec::new();
+                    while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        done.push((i, hash_file(&entries[i].source)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for handle in handles {
+            for (i, result) in handle.join().expect("a hashing worker panicked") {
+                hashed[i] = Some(result);
+            }
+        }
+    });
+    hashed
+        .into_iter()
+        .map(|h| h.expect("every entry is hashed"))
+        .collect()
+}
+
+fn hash_file(path: &Path) -> Result<Hashed> {
+    let read_err = |e| Error::io("read", path, e);
+    let mut file = File::open(path).map_err(read_err)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0; 1 << 20];
+    let mut size = 0;
+    loop {
+        let read = file.read(&mut buffer).map_err(read_err)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+        size += read as u64;
+    }
+    Ok(Hashed {
+        size,
+        sha256: hex::encode(hasher.finalize()),
+    })
+}
