@@ -42,8 +42,6 @@ pub fn check() -> Result<()> {
 }
 
 pub fn stopped() -> Error {
-    Error::new(
-        Kind::Interrupted,
-        "interrupted; files already written are complete, and a re-run picks up where this one stopped",
-    )
+    Error::new(Kind::Interrupted, "interrupted")
+        .fix("files already written are complete, and a re-run picks up where this one stopped")
 }

@@ -364,7 +364,8 @@ fn missing_source_is_an_error() {
     }];
     let err = archive::build(&entries, DateTime::default()).unwrap_err();
     assert!(
-        err.message.contains("/nonexistent/cargo-layer-test/gone"),
+        err.to_string()
+            .contains("/nonexistent/cargo-layer-test/gone"),
         "{err}"
     );
 }

@@ -150,8 +150,8 @@ fn missing_artifact_is_a_package_error() {
     )
     .unwrap_err();
     assert_eq!(err.kind, Kind::Package);
-    assert!(err.message.contains("`ghost`"), "{err}");
-    assert!(err.message.contains("not built"), "{err}");
+    assert!(err.to_string().contains("`ghost`"), "{err}");
+    assert!(err.to_string().contains("not built"), "{err}");
 }
 
 const TREE: &[(&str, &str, u32)] = &[
@@ -428,9 +428,9 @@ fn duplicate_destination_is_an_error() {
     .unwrap_err();
     assert_eq!(err.kind, Kind::Package);
     assert_eq!(err.exit_code(), 5);
-    assert!(err.message.contains("same/x.txt"), "{err}");
-    assert!(err.message.contains("a/x.txt"), "{err}");
-    assert!(err.message.contains("b/x.txt"), "{err}");
+    assert!(err.to_string().contains("same/x.txt"), "{err}");
+    assert!(err.to_string().contains("a/x.txt"), "{err}");
+    assert!(err.to_string().contains("b/x.txt"), "{err}");
 }
 
 #[test]
@@ -443,7 +443,7 @@ fn include_colliding_with_a_built_binary_is_an_error() {
     )
     .unwrap_err();
     assert_eq!(err.kind, Kind::Package);
-    assert!(err.message.contains("bin/tool"), "{err}");
+    assert!(err.to_string().contains("bin/tool"), "{err}");
 }
 
 #[test]
@@ -457,10 +457,10 @@ fn file_and_directory_clash_is_an_error() {
     .unwrap_err();
     assert_eq!(err.kind, Kind::Package);
     assert!(
-        err.message.contains("bin is both a file"),
+        err.to_string().contains("bin is both a file"),
         "expected a file/directory clash on `bin`: {err}"
     );
-    assert!(err.message.contains("notes.txt"), "{err}");
+    assert!(err.to_string().contains("notes.txt"), "{err}");
 }
 
 #[test]

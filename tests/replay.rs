@@ -330,10 +330,10 @@ fn access_denied_names_the_action_and_points_at_the_iam_policy() {
     let err = block_on(dedupe::find(&layer, &identity())).err().unwrap();
     assert_eq!(err.exit_code(), 7);
     assert!(
-        err.message.contains("allow `lambda:ListLayerVersions`"),
+        err.to_string().contains("allow `lambda:ListLayerVersions`"),
         "{err}"
     );
-    assert!(err.message.contains("cargo layer iam-policy"), "{err}");
+    assert!(err.to_string().contains("cargo layer iam-policy"), "{err}");
 }
 
 /// A listing of versions that all carry this content's marker, newest first, each from the run

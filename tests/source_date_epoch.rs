@@ -38,7 +38,7 @@ fn source_date_epoch_is_honoured() {
         3,
         "a bad SOURCE_DATE_EPOCH is a config error"
     );
-    assert!(err.message.contains("\"yesterday\""), "{err}");
+    assert!(err.to_string().contains("\"yesterday\""), "{err}");
 
     unsafe { std::env::remove_var("SOURCE_DATE_EPOCH") };
     assert_eq!(archive::timestamp().unwrap(), DateTime::default());

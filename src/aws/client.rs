@@ -233,13 +233,13 @@ async fn check_credentials(config: &aws_types::SdkConfig) -> Result<()> {
             }
             other => format!("could not load AWS credentials: {}", chain(other)),
         };
-        Error::new(Kind::Credentials, format!("{detail}; {CREDENTIALS_FIX}"))
+        Error::new(Kind::Credentials, detail.to_string()).fix(CREDENTIALS_FIX.to_string())
     })?;
     if credentials.expiry().is_some_and(|t| t <= SystemTime::now()) {
-        return Err(Error::new(
-            Kind::Credentials,
-            format!("the AWS credentials have expired; refresh them ({CREDENTIALS_FIX})"),
-        ));
+        return Err(
+            Error::new(Kind::Credentials, "the AWS credentials have expired")
+                .fix(format!("refresh them ({CREDENTIALS_FIX})")),
+        );
     }
     Ok(())
 }
@@ -247,10 +247,7 @@ async fn check_credentials(config: &aws_types::SdkConfig) -> Result<()> {
 const CREDENTIALS_FIX: &str = "set AWS_PROFILE (after `aws sso login`), export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or in GitHub Actions use aws-actions/configure-aws-credentials with role-to-assume";
 
 fn no_credentials_hint() -> Error {
-    Error::new(
-        Kind::Credentials,
-        format!("no AWS credentials found; {CREDENTIALS_FIX}"),
-    )
+    Error::new(Kind::Credentials, "no AWS credentials found").fix(CREDENTIALS_FIX.to_string())
 }
 
 /// sts:GetCallerIdentity, the first call of every command: it is also where a role is assumed,
@@ -279,12 +276,7 @@ fn assume_role_error(role: &str, err: &(dyn std::error::Error + 'static)) -> Err
         ),
         None => chain(err),
     };
-    Error::new(
-        Kind::Credentials,
-        format!(
-            "sts:AssumeRole failed for {role} ({detail}); the role's trust policy must trust the calling principal, and the caller needs sts:AssumeRole on that role (or pass another --assume-role / role-arn)"
-        ),
-    )
+    Error::new(Kind::Credentials, format!("sts:AssumeRole failed for {role} ({detail})")).fix("the role's trust policy must trust the calling principal, and the caller needs sts:AssumeRole on that role (or pass another --assume-role / role-arn)")
 }
 
 /// The first error of type `T` in `err` and its sources.
@@ -363,18 +355,16 @@ where
             let message = service.err().message().unwrap_or("").to_string();
             service_error(action, resource, code, &message)
         }
-        SdkError::TimeoutError(_) => Error::new(
-            Kind::Aws,
-            format!(
-                "{action} timed out on every attempt; check the network or raise --max-attempts ({context})"
-            ),
-        ),
+        SdkError::TimeoutError(_) => {
+            Error::new(Kind::Aws, format!("{action} timed out on every attempt")).fix(format!(
+                "check the network or raise --max-attempts ({context})"
+            ))
+        }
         SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => Error::new(
             Kind::Aws,
-            format!(
-                "{action} could not reach AWS: {context}; check the network, the region and any --endpoint-url"
-            ),
-        ),
+            format!("{action} could not reach AWS: {context}"),
+        )
+        .fix("check the network, the region and any --endpoint-url"),
         _ => Error::new(Kind::Aws, format!("{action} failed: {context}")),
     }
 }
@@ -390,9 +380,10 @@ pub fn service_error(action: &str, resource: &str, code: &str, message: &str) ->
         return Error::new(
             Kind::Credentials,
             format!(
-                "{action} was refused because the credentials are invalid or expired ({detail}); {CREDENTIALS_FIX}"
+                "{action} was refused because the credentials are invalid or expired ({detail})"
             ),
-        );
+        )
+        .fix(CREDENTIALS_FIX.to_string());
     }
     let fix = match code {
         "AccessDeniedException" | "AccessDenied" | "AuthorizationError" => format!(
@@ -410,7 +401,7 @@ pub fn service_error(action: &str, resource: &str, code: &str, message: &str) ->
         }
         _ => format!("see the AWS error for {resource}"),
     };
-    Error::new(Kind::Aws, format!("{action} failed ({detail}); {fix}"))
+    Error::new(Kind::Aws, format!("{action} failed ({detail})")).fix(fix.to_string())
 }
 
 /// The AWS error code of a failed call, if AWS answered.

@@ -109,7 +109,7 @@ pub async fn apply(
         Err(err) if !dry_run => {
             return Ok(wanted
                 .iter()
-                .map(|g| g.result(GrantStatus::Failed, Some(err.message.clone())))
+                .map(|g| g.result(GrantStatus::Failed, Some(err.to_string())))
                 .collect());
         }
         Err(err) => return Err(err),
@@ -161,7 +161,7 @@ async fn add(layer: &LayerApi, version: i64, grant: &Wanted) -> Result<GrantResu
         if aws::error_code(&err) != Some("ResourceConflictException") {
             let resource = format!("layer {} version {version}", layer.name);
             let err = aws::sdk_error("lambda:AddLayerVersionPermission", &resource, err);
-            return Ok(grant.result(GrantStatus::Failed, Some(err.message)));
+            return Ok(grant.result(GrantStatus::Failed, Some(err.to_string())));
         }
         // Either the statement is there already (a concurrent run added it), or another update
         // of the policy was in progress: the policy, read again, tells which.
@@ -206,10 +206,7 @@ pub fn check_policy_size(layer: &LayerConfig, region: Option<&str>) -> Result<()
         .map(|(name, stage)| (name.as_str(), stage.accounts.len()))
         .max_by_key(|(_, n)| *n)
         .unwrap_or_default();
-    Err(Error::new(Kind::Config, format!(
-            "the {} grants of all stages make a policy of about {size} bytes on each version, over the ~{POLICY_LIMIT} bytes Lambda allows for a layer version's policy; share stage {stage}'s {accounts} accounts through their AWS Organization instead (organization = \"o-...\")",
-            all.len()
-        )).at(&layer.cargo_toml, format!("package.metadata.layer.stages.{stage}.accounts")))
+    Err(Error::new(Kind::Config, format!("the {} grants of all stages make a policy of about {size} bytes on each version, over the ~{POLICY_LIMIT} bytes Lambda allows for a layer version's policy", all.len())).fix(format!("share stage {stage}'s {accounts} accounts through their AWS Organization instead (organization = \"o-...\")")).at(&layer.cargo_toml, format!("package.metadata.layer.stages.{stage}.accounts")))
 }
 
 /// The size of the policy these grants make, as AWS stores it (the longest version number).

@@ -229,13 +229,7 @@ impl LayerApi {
     /// GetLayerVersion for a version that must exist.
     pub async fn existing(&self, version: i64) -> Result<Version> {
         self.get(version).await?.ok_or_else(|| {
-            crate::error::Error::new(
-                crate::error::Kind::Aws,
-                format!(
-                    "lambda:GetLayerVersion: version {version} of layer {} does not exist in {} (never published, or deleted); `cargo layer status` lists the versions",
-                    self.name, self.aws.region
-                ),
-            )
+            crate::error::Error::new(crate::error::Kind::Aws, format!("lambda:GetLayerVersion: version {version} of layer {} does not exist in {} (never published, or deleted)", self.name, self.aws.region)).fix("`cargo layer status` lists the versions")
         })
     }
 

@@ -85,13 +85,7 @@ impl Place<'_> {
         R: std::fmt::Debug + Send + Sync + 'static,
     {
         match err.code() {
-            Some("NoSuchBucket") => Error::new(
-                Kind::Aws,
-                format!(
-                    "{action}: bucket {} does not exist; create it in the layer's region (Lambda reads the zip from the same region) or fix package.metadata.layer.s3-bucket",
-                    self.bucket
-                ),
-            ),
+            Some("NoSuchBucket") => Error::new(Kind::Aws, format!("{action}: bucket {} does not exist", self.bucket)).fix("create it in the layer's region (Lambda reads the zip from the same region) or fix package.metadata.layer.s3-bucket"),
             _ => crate::aws::sdk_error(action, &self.resource(), err),
         }
     }

@@ -105,19 +105,21 @@ fn pick(args: &PromoteArgs, layers: &[LayerConfig]) -> Result<Pick> {
     }
     if let Some(arn) = &args.arn {
         let parsed = VersionArn::parse(arn).ok_or_else(|| {
-            Error::new(Kind::Config, format!(
-                "--arn {arn}: not a LayerVersionArn; it looks like arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION"
-            ))
+            Error::new(Kind::Config, format!("--arn {arn}: not a LayerVersionArn"))
+                .fix("it looks like arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION")
         })?;
         let partition = aws::partition(&parsed.region);
         if parsed.partition != partition {
             return Err(Error::new(
                 Kind::Guard,
                 format!(
-                    "--arn {arn}: the partition is {}, but {} is in partition {partition}; ARNs of that region start with arn:{partition}:lambda:",
+                    "--arn {arn}: the partition is {}, but {} is in partition {partition}",
                     parsed.partition, parsed.region
                 ),
-            ));
+            )
+            .fix(format!(
+                "ARNs of that region start with arn:{partition}:lambda:"
+            )));
         }
         return Ok(Pick {
             name: parsed.name,
@@ -140,8 +142,9 @@ fn pick(args: &PromoteArgs, layers: &[LayerConfig]) -> Result<Pick> {
         }),
         _ => Err(Error::new(
             Kind::Config,
-            "--version names a version of one layer, but several packages are selected; pick one with -p",
-        )),
+            "--version names a version of one layer, but several packages are selected",
+        )
+        .fix("pick one with -p")),
     }
 }
 
@@ -151,11 +154,12 @@ fn pick_layer<'a>(layers: &'a [LayerConfig], pick: &Pick) -> Result<&'a LayerCon
         Error::new(
             Kind::Guard,
             format!(
-                "the version belongs to layer \"{}\", but the selected Cargo.toml configures {}; refusing to grant another layer's version",
+                "the version belongs to layer \"{}\", but the selected Cargo.toml configures {}",
                 pick.name,
                 names.join(", ")
             ),
         )
+        .fix("refusing to grant another layer's version")
     })
 }
 
@@ -167,10 +171,9 @@ fn check_region(layer: &LayerConfig, pick: &Pick, flag: Option<&str>) -> Result<
     let other = |what: &str| {
         Error::new(
             Kind::Guard,
-            format!(
-                "the version is in {region}, but {what}; layers are regional and a grant never crosses regions"
-            ),
+            format!("the version is in {region}, but {what}"),
         )
+        .fix("layers are regional and a grant never crosses regions")
     };
     if let Some(flag) = flag
         && flag != region
@@ -191,10 +194,9 @@ fn check_account(layer: &LayerConfig, pick: &Pick) -> Result<()> {
     match (&layer.artifacts_account, &pick.account) {
         (Some(configured), Some(actual)) if configured != actual => Err(Error::new(
             Kind::Guard,
-            format!(
-                "the version lives in account {actual}, but artifacts-account is {configured}; promote versions of the artifacts account only"
-            ),
-        )),
+            format!("the version lives in account {actual}, but artifacts-account is {configured}"),
+        )
+        .fix("promote versions of the artifacts account only")),
         _ => Ok(()),
     }
 }

@@ -317,7 +317,7 @@ async fn publish_once(
             Err(err) if aws::is_transient(&err) && attempt < max => {
                 progress.warn(format!(
                     "lambda:PublishLayerVersion attempt {attempt} of {max} failed ({}); checking whether it went through before retrying",
-                    aws::sdk_error("lambda:PublishLayerVersion", &layer.name, err).message
+                    aws::sdk_error("lambda:PublishLayerVersion", &layer.name, err)
                 ));
                 tokio::time::sleep(backoff(attempt)).await;
                 if let Some(version) = dedupe::find(api, identity).await?.version {
@@ -367,10 +367,11 @@ async fn stage(
             return Err(Error::new(
                 Kind::Package,
                 format!(
-                    "the zip of {} is over the {MAX_ZIP_BYTES}-byte direct upload limit; set package.metadata.layer.s3-bucket",
+                    "the zip of {} is over the {MAX_ZIP_BYTES}-byte direct upload limit",
                     layer.name
                 ),
-            ));
+            )
+            .fix("set package.metadata.layer.s3-bucket"));
         }
         return Ok(None);
     };
@@ -383,14 +384,7 @@ async fn stage(
 fn check_hash(version: &Version, code: &str) -> Result<()> {
     match version.code_sha256.as_deref() {
         Some(remote) if remote == code => Ok(()),
-        remote => Err(Error::new(
-            Kind::Guard,
-            format!(
-                "Lambda reports CodeSha256 {} for the new version {}, but the local zip is {code}; the upload was altered on the way; delete that version and publish again",
-                remote.unwrap_or("(none)"),
-                version.arn
-            ),
-        )),
+        remote => Err(Error::new(Kind::Guard, format!("Lambda reports CodeSha256 {} for the new version {}, but the local zip is {code}; the upload was altered on the way", remote.unwrap_or("(none)"), version.arn)).fix("delete that version and publish again")),
     }
 }
 

@@ -79,11 +79,5 @@ async fn remove(api: &LayerApi, version: i64, sid: &str) -> Result<GrantStatus> 
     if api.policy(version).await?.get(sid).is_none() {
         return Ok(GrantStatus::Removed);
     }
-    Err(Error::new(
-        Kind::Aws,
-        format!(
-            "lambda:RemoveLayerVersionPermission answered that {sid} is not on version {version} of {}, yet the policy still holds it; run the revoke again",
-            api.name
-        ),
-    ))
+    Err(Error::new(Kind::Aws, format!("lambda:RemoveLayerVersionPermission answered that {sid} is not on version {version} of {}, yet the policy still holds it", api.name)).fix("run the revoke again"))
 }

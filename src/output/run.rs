@@ -42,7 +42,7 @@ impl Run {
             let each: Vec<String> = self
                 .failures
                 .iter()
-                .map(|f| format!("{} in {}: {}", f.layer, f.region, f.error.message))
+                .map(|f| format!("{} in {}: {}", f.layer, f.region, f.error))
                 .collect();
             return Err(Error::new(
                 first.error.kind,

@@ -47,9 +47,11 @@ pub fn timestamp() -> Result<DateTime> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(value) => {
             let secs: i64 = value.trim().parse().map_err(|_| {
-                Error::new(Kind::Config, format!(
-                    "SOURCE_DATE_EPOCH=\"{value}\" is not a number of seconds since 1970; unset it or fix it"
-                ))
+                Error::new(
+                    Kind::Config,
+                    format!("SOURCE_DATE_EPOCH=\"{value}\" is not a number of seconds since 1970"),
+                )
+                .fix("unset it or fix it")
             })?;
             Ok(datetime_from_epoch(secs))
         }

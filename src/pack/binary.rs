@@ -62,8 +62,9 @@ pub fn inspect(path: &Path) -> Result<Option<Elf>> {
     let broken = |e: object::read::Error| {
         Error::new(
             Kind::Package,
-            format!("{} is a damaged ELF file ({e}); rebuild it", path.display()),
+            format!("{} is a damaged ELF file ({e})", path.display()),
         )
+        .fix("rebuild it")
     };
     let header = elf::FileHeader64::<object::Endianness>::parse(&data[..]).map_err(broken)?;
     let endian = header.endian().map_err(broken)?;
@@ -118,30 +119,25 @@ pub fn check(path: &Path, archs: &[String]) -> Result<Elf> {
     match FileKind::parse(&head[..]) {
         Ok(FileKind::Elf64) => {}
         Ok(other) => {
-            return Err(Error::new(
-                Kind::Package,
-                format!(
-                    "{} is a {} file, not a 64-bit Linux ELF binary; build Linux binaries from any host with builder = \"zigbuild\" in [package.metadata.layer] (or --builder zigbuild), or with --target x86_64-unknown-linux-gnu / aarch64-unknown-linux-gnu on Linux",
-                    path.display(),
-                    describe(other)
-                ),
-            ));
+            return Err(Error::new(Kind::Package, format!("{} is a {} file, not a 64-bit Linux ELF binary", path.display(), describe(other))).fix("build Linux binaries from any host with builder = \"zigbuild\" in [package.metadata.layer] (or --builder zigbuild), or with --target x86_64-unknown-linux-gnu / aarch64-unknown-linux-gnu on Linux"));
         }
         Err(_) => {
             return Err(Error::new(
                 Kind::Package,
                 format!(
-                    "{} is not an executable binary (no ELF header); Lambda runs Linux ELF binaries only",
+                    "{} is not an executable binary (no ELF header)",
                     path.display()
                 ),
-            ));
+            )
+            .fix("Lambda runs Linux ELF binaries only"));
         }
     }
     let elf = inspect(path)?.ok_or_else(|| {
         Error::new(
             Kind::Package,
-            format!("{} has a truncated ELF header; rebuild it", path.display()),
+            format!("{} has a truncated ELF header", path.display()),
         )
+        .fix("rebuild it")
     })?;
     check_arch(path, &elf, archs)?;
     Ok(elf)
@@ -151,10 +147,14 @@ pub fn check(path: &Path, archs: &[String]) -> Result<Elf> {
 pub fn check_arch(path: &Path, elf: &Elf, archs: &[String]) -> Result<()> {
     let machine = elf.machine;
     let actual = elf.arch.ok_or_else(|| {
-        Error::new(Kind::Package, format!(
-            "{} is built for ELF machine {machine:?}, which Lambda does not run; build for x86_64 or aarch64",
-            path.display()
-        ))
+        Error::new(
+            Kind::Package,
+            format!(
+                "{} is built for ELF machine {machine:?}, which Lambda does not run",
+                path.display()
+            ),
+        )
+        .fix("build for x86_64 or aarch64")
     })?;
     if let Some(wanted) = archs.iter().find(|a| a.as_str() != actual) {
         return Err(Error::new(
@@ -227,19 +227,22 @@ mod tests {
     fn rejects_architecture_mismatch() {
         let f = write(&elf_header(elf::EM_AARCH64));
         let err = check(f.path(), &["x86_64".into()]).unwrap_err();
-        assert!(err.message.contains("is an arm64 binary"), "{err}");
-        assert!(err.message.contains("compatible-architectures"), "{err}");
+        assert!(err.to_string().contains("is an arm64 binary"), "{err}");
+        assert!(
+            err.to_string().contains("compatible-architectures"),
+            "{err}"
+        );
     }
 
     #[test]
     fn rejects_macho_and_text() {
         let f = write(&[0xcf, 0xfa, 0xed, 0xfe, 7, 0, 0, 1, 3, 0, 0, 0, 2, 0, 0, 0]);
         let err = check(f.path(), &["x86_64".into()]).unwrap_err();
-        assert!(err.message.contains("Mach-O"), "{err}");
-        assert!(err.message.contains("builder = \"zigbuild\""), "{err}");
+        assert!(err.to_string().contains("Mach-O"), "{err}");
+        assert!(err.to_string().contains("builder = \"zigbuild\""), "{err}");
         let f = write(b"#!/bin/sh\necho hi\n");
         let err = check(f.path(), &[]).unwrap_err();
-        assert!(err.message.contains("no ELF header"), "{err}");
+        assert!(err.to_string().contains("no ELF header"), "{err}");
     }
 
     #[test]

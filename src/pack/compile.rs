@@ -81,17 +81,18 @@ fn given_targets(targets: &[String]) -> Result<Vec<(&'static str, String)>> {
     let mut given: Vec<(&'static str, String)> = Vec::new();
     for triple in targets {
         let arch = binary::arch_of_triple(triple).ok_or_else(|| {
-            Error::new(Kind::Config, format!(
-                "--target {triple}: Lambda runs only x86_64 and aarch64; pick one of those targets"
-            ))
+            Error::new(
+                Kind::Config,
+                format!("--target {triple}: Lambda runs only x86_64 and aarch64"),
+            )
+            .fix("pick one of those targets")
         })?;
         if let Some((_, other)) = given.iter().find(|(a, _)| *a == arch) {
             return Err(Error::new(
                 Kind::Config,
-                format!(
-                    "--target {triple} and --target {other} both build {arch}; give at most one --target per architecture"
-                ),
-            ));
+                format!("--target {triple} and --target {other} both build {arch}"),
+            )
+            .fix("give at most one --target per architecture"));
         }
         given.push((arch, triple.clone()));
     }
@@ -130,18 +131,12 @@ fn unconfigured_target(
     match given {
         [] => {
             let arch = binary::host_arch().ok_or_else(|| {
-                Error::new(Kind::Config, format!(
-                    "this host ({}) is not an architecture Lambda runs; set compatible-architectures or pass --target x86_64-unknown-linux-gnu or aarch64-unknown-linux-gnu",
-                    std::env::consts::ARCH
-                ))
+                Error::new(Kind::Config, format!("this host ({}) is not an architecture Lambda runs", std::env::consts::ARCH)).fix("set compatible-architectures or pass --target x86_64-unknown-linux-gnu or aarch64-unknown-linux-gnu")
             })?;
             Ok((arch, default_target(arch, builder)))
         }
         [(arch, triple)] => Ok((arch, Some(triple.clone()))),
-        _ => Err(Error::new(Kind::Config, format!(
-                "is not set, so layer {} is built for one target, but several --target were given; set compatible-architectures = [\"x86_64\", \"arm64\"] to build one layer per architecture",
-                layer.name
-            )).at(&layer.cargo_toml, "package.metadata.layer.compatible-architectures")),
+        _ => Err(Error::new(Kind::Config, format!("is not set, so layer {} is built for one target, but several --target were given", layer.name)).fix("set compatible-architectures = [\"x86_64\", \"arm64\"] to build one layer per architecture").at(&layer.cargo_toml, "package.metadata.layer.compatible-architectures")),
     }
 }
 
@@ -226,10 +221,7 @@ fn builder_command(plan: &Plan) -> Result<Command> {
         }
         Builder::Zigbuild => {
             let program = find_program("cargo-zigbuild").ok_or_else(|| {
-                Error::new(
-                    Kind::Build,
-                    "builder = \"zigbuild\" needs cargo-zigbuild, which is not on PATH; install it with `pip install cargo-zigbuild` (brings zig), or `cargo install --locked cargo-zigbuild` plus zig from https://ziglang.org/download/",
-                )
+                Error::new(Kind::Build, "builder = \"zigbuild\" needs cargo-zigbuild, which is not on PATH").fix("install it with `pip install cargo-zigbuild` (brings zig), or `cargo install --locked cargo-zigbuild` plus zig from https://ziglang.org/download/")
             })?;
             let mut cmd = Command::new(&program);
             // What cargo runs for `cargo zigbuild`.
@@ -241,10 +233,7 @@ fn builder_command(plan: &Plan) -> Result<Command> {
         }
         Builder::Cross => {
             let program = find_program("cross").ok_or_else(|| {
-                Error::new(
-                    Kind::Build,
-                    "builder = \"cross\" needs cross, which is not on PATH; install it with `cargo install cross --git https://github.com/cross-rs/cross` (it builds in Docker or Podman)",
-                )
+                Error::new(Kind::Build, "builder = \"cross\" needs cross, which is not on PATH").fix("install it with `cargo install cross --git https://github.com/cross-rs/cross` (it builds in Docker or Podman)")
             })?;
             let mut cmd = Command::new(program);
             cmd.arg("build");
@@ -282,13 +271,7 @@ fn zig_python(cargo_zigbuild: &Path) -> Result<Option<PathBuf>> {
     {
         return Ok(None);
     }
-    Err(Error::new(
-        Kind::Build,
-        format!(
-            "builder = \"zigbuild\": cargo-zigbuild is installed ({}) but zig is not; install zig with `pip install ziglang` into the same environment as cargo-zigbuild, or put zig from https://ziglang.org/download/ on PATH",
-            cargo_zigbuild.display()
-        ),
-    ))
+    Err(Error::new(Kind::Build, format!("builder = \"zigbuild\": cargo-zigbuild is installed ({}) but zig is not", cargo_zigbuild.display())).fix("install zig with `pip install ziglang` into the same environment as cargo-zigbuild, or put zig from https://ziglang.org/download/ on PATH"))
 }
 
 fn runs(program: &Path, args: &[&str]) -> bool {
@@ -326,10 +309,13 @@ fn check_target_installed(target: &str, builder: Builder, package_root: &Path) -
     Err(Error::new(
         Kind::Build,
         format!(
-            "the Rust standard library for {target} is not installed (no {}); run `rustup target add {target}`, then build again",
+            "the Rust standard library for {target} is not installed (no {})",
             std_dir.display()
         ),
-    ))
+    )
+    .fix(format!(
+        "run `rustup target add {target}`, then build again"
+    )))
 }
 
 fn run_build(mut cmd: Command, layer: &LayerConfig, builder: Builder) -> Result<Artifacts> {
@@ -369,11 +355,9 @@ fn run_build(mut cmd: Command, layer: &LayerConfig, builder: Builder) -> Result<
     if !status.success() {
         return Err(Error::new(
             Kind::Build,
-            format!(
-                "{tool} failed for package `{}` ({status}); fix the errors above",
-                layer.package
-            ),
-        ));
+            format!("{tool} failed for package `{}` ({status})", layer.package),
+        )
+        .fix("fix the errors above"));
     }
     Ok(artifacts)
 }

@@ -52,10 +52,14 @@ fn built_entries(layer: &LayerConfig, artifacts: &Artifacts) -> Result<Vec<Entry
     };
     let bin = |name: &String| {
         artifacts.bins.get(name).ok_or_else(|| {
-            Error::new(Kind::Package, format!(
-                "binary `{name}` of package `{}` was not built; run without --no-build, or build it with the same --target and profile first",
-                layer.package
-            ))
+            Error::new(
+                Kind::Package,
+                format!(
+                    "binary `{name}` of package `{}` was not built",
+                    layer.package
+                ),
+            )
+            .fix("run without --no-build, or build it with the same --target and profile first")
         })
     };
     match layer.kind {

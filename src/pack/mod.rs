@@ -66,10 +66,15 @@ pub fn out_dir(project: &Project, opts: &Options) -> PathBuf {
 fn check_unique_names(project: &Project) -> Result<()> {
     for (i, layer) in project.layers.iter().enumerate() {
         if let Some(other) = project.layers[..i].iter().find(|l| l.name == layer.name) {
-            return Err(Error::new(Kind::Config, format!(
-                    "\"{}\" is also the layer name of package `{}`; give each package its own layer name",
+            return Err(Error::new(
+                Kind::Config,
+                format!(
+                    "\"{}\" is also the layer name of package `{}`",
                     layer.name, other.package
-                )).at(&layer.cargo_toml, "package.metadata.layer.name"));
+                ),
+            )
+            .fix("give each package its own layer name")
+            .at(&layer.cargo_toml, "package.metadata.layer.name"));
         }
     }
     Ok(())
@@ -239,15 +244,7 @@ fn glibc_error(
             if arch == "arm64" { "aarch64" } else { "x86_64" }
         )
     };
-    Error::new(
-        Kind::Package,
-        format!(
-            "{} ({} in layer {}) needs GLIBC_{needed}, but {which}: it would fail at cold start with `version 'GLIBC_{needed}' not found`; {fix}",
-            entry.source.display(),
-            entry.path,
-            layer.name
-        ),
-    )
+    Error::new(Kind::Package, format!("{} ({} in layer {}) needs GLIBC_{needed}, but {which}: it would fail at cold start with `version 'GLIBC_{needed}' not found`", entry.source.display(), entry.path, layer.name)).fix(fix.to_string())
 }
 
 /// `compatible-architectures`, else the architecture the layer is built for.
@@ -298,10 +295,7 @@ fn check_zip_size(layer: &LayerConfig, archive: &Archive) -> Result<()> {
             .iter()
             .map(|e| (e.size, e.path.clone()))
             .collect();
-        return Err(Error::new(Kind::Package, format!(
-                "is not set, and the zip is {size} bytes, over the {MAX_ZIP_BYTES}-byte limit for a direct upload to Lambda; set s3-bucket = \"<bucket>-{{region}}\" to publish through S3, or make the layer smaller (largest entries: {}; profile.release.strip = true drops debug info)",
-                largest(sizes)
-            )).at(&layer.cargo_toml, "package.metadata.layer.s3-bucket"));
+        return Err(Error::new(Kind::Package, format!("is not set, and the zip is {size} bytes, over the {MAX_ZIP_BYTES}-byte limit for a direct upload to Lambda; set s3-bucket = \"<bucket>-{{region}}\" to publish through S3, or make the layer smaller (largest entries: {}", largest(sizes))).fix("profile.release.strip = true drops debug info)").at(&layer.cargo_toml, "package.metadata.layer.s3-bucket"));
     }
     Ok(())
 }

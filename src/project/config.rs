@@ -561,21 +561,23 @@ impl LayerConfig {
             (Some(region), regions) => Err(Error::new(
                 Kind::Config,
                 format!(
-                    "--region {region} is not a region of layer {} ({}); add it to `regions` in Cargo.toml",
+                    "--region {region} is not a region of layer {} ({})",
                     self.name,
                     regions.join(", ")
                 ),
-            )),
+            )
+            .fix("add it to `regions` in Cargo.toml")),
             (None, []) => Ok(None),
             (None, [region]) => Ok(Some(region.clone())),
             (None, regions) => Err(Error::new(
                 Kind::Config,
                 format!(
-                    "layer {} is configured for several regions ({}); pick one with --region",
+                    "layer {} is configured for several regions ({})",
                     self.name,
                     regions.join(", ")
                 ),
-            )),
+            )
+            .fix("pick one with --region")),
         }
     }
 }

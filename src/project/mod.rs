@@ -45,12 +45,7 @@ pub fn load(selection: &Selection) -> Result<Project> {
             .iter()
             .find(|n| !layers.iter().any(|l| &&l.name == n))
         {
-            return Err(Error::new(
-                Kind::Config,
-                format!(
-                    "-p {missing}: no such layer; a layer is split into <name>-x86_64 and <name>-arm64 only when compatible-architectures lists both"
-                ),
-            ));
+            return Err(Error::new(Kind::Config, format!("-p {missing}: no such layer")).fix("a layer is split into <name>-x86_64 and <name>-arm64 only when compatible-architectures lists both"));
         }
     }
     Ok(Project {
@@ -192,8 +187,9 @@ fn select<'a>(
     if with_layer.is_empty() {
         return Err(Error::new(
             Kind::Config,
-            "no package here has a [package.metadata.layer] table; add one to Cargo.toml (see the README), or pick a package with -p",
-        ));
+            "no package here has a [package.metadata.layer] table",
+        )
+        .fix("add one to Cargo.toml (see the README), or pick a package with -p"));
     }
     Ok((with_layer, Vec::new()))
 }
