@@ -180,7 +180,7 @@ fn pack_tree_via_layout(package_root: &Path) -> Archive {
         }],
         ..Default::default()
     };
-    let entries = layout::plan(&layer, &Artifacts::default()).unwrap();
+    let entries = layout::map(&layer, &Artifacts::default()).unwrap();
     archive::build(&entries, DateTime::default()).unwrap()
 }
 

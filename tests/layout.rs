@@ -1,11 +1,11 @@
-//! Where files land in the layer, in-process through `cargo_layer::pack::layout::plan`.
+//! Where files land in the layer, in-process through `cargo_layer::pack::layout::map`.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use cargo_layer::error::Kind;
-use cargo_layer::pack::layout::{Artifacts, Entry, plan};
+use cargo_layer::pack::layout::{Artifacts, Entry, map};
 use cargo_layer::project::config::{Include, KeyOrigin, LayerConfig, LayerKind};
 use tempfile::TempDir;
 
@@ -73,7 +73,7 @@ fn p(path: &str, mode: u32) -> (String, u32) {
 fn extension_bins_go_to_extensions() {
     let (_dir, root) = package(&[]);
     let artifacts = built(&root, &["zeta", "alpha"]);
-    let entries = plan(
+    let entries = map(
         &layer(&root, LayerKind::Extension, &["zeta", "alpha"], &[]),
         &artifacts,
     )
@@ -91,7 +91,7 @@ fn extension_bins_go_to_extensions() {
 fn runtime_bin_becomes_bootstrap() {
     let (_dir, root) = package(&[]);
     let artifacts = built(&root, &["my-runtime"]);
-    let entries = plan(
+    let entries = map(
         &layer(&root, LayerKind::Runtime, &["my-runtime"], &[]),
         &artifacts,
     )
@@ -105,7 +105,7 @@ fn runtime_bin_becomes_bootstrap() {
 fn bin_kind_goes_to_bin() {
     let (_dir, root) = package(&[]);
     let artifacts = built(&root, &["tool"]);
-    let entries = plan(&layer(&root, LayerKind::Bin, &["tool"], &[]), &artifacts).unwrap();
+    let entries = map(&layer(&root, LayerKind::Bin, &["tool"], &[]), &artifacts).unwrap();
     assert_eq!(paths(&entries), [p("bin/tool", 0o755)]);
 }
 
@@ -116,7 +116,7 @@ fn lib_kind_goes_to_lib() {
         bins: BTreeMap::new(),
         cdylib: Some(root.join("target/release/libfixture.so")),
     };
-    let entries = plan(&layer(&root, LayerKind::Lib, &[], &[]), &artifacts).unwrap();
+    let entries = map(&layer(&root, LayerKind::Lib, &[], &[]), &artifacts).unwrap();
     assert_eq!(paths(&entries), [p("lib/libfixture.so", 0o755)]);
     assert!(entries[0].built);
 }
@@ -126,7 +126,7 @@ fn files_kind_has_only_includes() {
     let (_dir, root) = package(&[("config/app.yaml", "a: 1", 0o644)]);
     // Stray artifacts are ignored for kind = "files".
     let artifacts = built(&root, &["tool"]);
-    let entries = plan(
+    let entries = map(
         &layer(
             &root,
             LayerKind::Files,
@@ -144,7 +144,7 @@ fn files_kind_has_only_includes() {
 #[test]
 fn missing_artifact_is_a_package_error() {
     let (_dir, root) = package(&[]);
-    let err = plan(
+    let err = map(
         &layer(&root, LayerKind::Extension, &["ghost"], &[]),
         &Artifacts::default(),
     )
@@ -163,7 +163,7 @@ const TREE: &[(&str, &str, u32)] = &[
 #[test]
 fn directory_include_keeps_its_name_and_relative_paths() {
     let (_dir, root) = package(TREE);
-    let entries = plan(
+    let entries = map(
         &layer(&root, LayerKind::Files, &[], &[("assets", "")]),
         &Artifacts::default(),
     )
@@ -181,7 +181,7 @@ fn directory_include_keeps_its_name_and_relative_paths() {
 #[test]
 fn directory_include_into_a_directory() {
     let (_dir, root) = package(TREE);
-    let entries = plan(
+    let entries = map(
         &layer(&root, LayerKind::Files, &[], &[("assets", "share/")]),
         &Artifacts::default(),
     )
@@ -200,7 +200,7 @@ fn directory_include_into_a_directory() {
 #[test]
 fn glob_matching_directories_keeps_paths_below_the_glob_base() {
     let (_dir, root) = package(TREE);
-    let entries = plan(
+    let entries = map(
         &layer(&root, LayerKind::Files, &[], &[("assets/*", "./data/")]),
         &Artifacts::default(),
     )
@@ -219,7 +219,7 @@ fn recursive_glob() {
         ("assets/sub/b.txt", "b", 0o644),
         ("assets/sub/skip.md", "m", 0o644),
     ]);
-    let entries = plan(
+    let entries = map(
         &layer(&root, LayerKind::Files, &[], &[("assets/**/*.txt", "t/")]),
         &Artifacts::default(),
     )
@@ -236,7 +236,7 @@ fn double_star_takes_every_file_below_a_directory_without_subfolders() {
         ("lib/.hidden", "h", 0o644),
         ("other.txt", "o", 0o644),
     ]);
-    let entries = plan(
+    let entries = map(
         &layer(&root, LayerKind::Files, &[], &[("lib/**", "lib/")]),
         &Artifacts::default(),
     )
@@ -254,7 +254,7 @@ fn double_star_keeps_nested_paths_below_the_glob_base() {
         ("lib/python/mod.py", "m", 0o644),
         ("lib/python/pkg/init.py", "i", 0o644),
     ]);
-    let entries = plan(
+    let entries = map(
         &layer(&root, LayerKind::Files, &[], &[("lib/**", "")]),
         &Artifacts::default(),
     )
@@ -271,7 +271,7 @@ fn double_star_in_the_middle_matches_zero_or_more_directories() {
         ("share/a/b/x.yaml", "2", 0o644),
         ("share/a/b/y.txt", "n", 0o644),
     ]);
-    let entries = plan(
+    let entries = map(
         &layer(&root, LayerKind::Files, &[], &[("share/**/x.yaml", "etc/")]),
         &Artifacts::default(),
     )
@@ -286,7 +286,7 @@ fn star_does_not_match_dotfiles() {
         ("config/app.yaml", "a", 0o644),
         ("config/.secret.yaml", "s", 0o644),
     ]);
-    let entries = plan(
+    let entries = map(
         &layer(&root, LayerKind::Files, &[], &[("config/*.yaml", "")]),
         &Artifacts::default(),
     )
@@ -298,7 +298,7 @@ fn star_does_not_match_dotfiles() {
 #[test]
 fn to_without_slash_renames_one_file() {
     let (_dir, root) = package(&[("config/app.yaml", "a", 0o644)]);
-    let entries = plan(
+    let entries = map(
         &layer(
             &root,
             LayerKind::Files,
@@ -315,7 +315,7 @@ fn to_without_slash_renames_one_file() {
 #[test]
 fn plain_file_include_keeps_only_its_name() {
     let (_dir, root) = package(&[("config/app.yaml", "a", 0o644)]);
-    let entries = plan(
+    let entries = map(
         &layer(&root, LayerKind::Files, &[], &[("config/app.yaml", "etc/")]),
         &Artifacts::default(),
     )
@@ -332,7 +332,7 @@ fn include_modes_follow_the_exec_bit_only() {
         ("scripts/data-shared", "d", 0o664),
         ("scripts/data-readonly", "d", 0o444),
     ]);
-    let entries = plan(
+    let entries = map(
         &layer(&root, LayerKind::Files, &[], &[("scripts/*", "bin/")]),
         &Artifacts::default(),
     )
@@ -356,7 +356,7 @@ fn files_lambda_starts_are_always_executable() {
         ("ext/conf/watcher.json", "{}", 0o644),
         ("rt/bootstrap", "#!/bin/sh", 0o600),
     ]);
-    let entries = plan(
+    let entries = map(
         &layer(
             &root,
             LayerKind::Files,
@@ -389,14 +389,14 @@ fn output_is_sorted_whatever_the_include_order() {
     ]);
     let artifacts = built(&root, &["tool"]);
     let includes = [("z.txt", ""), ("m/*", "docs/"), ("b.txt", "")];
-    let forward = plan(
+    let forward = map(
         &layer(&root, LayerKind::Bin, &["tool"], &includes),
         &artifacts,
     )
     .unwrap();
     let mut reversed_includes = includes;
     reversed_includes.reverse();
-    let backward = plan(
+    let backward = map(
         &layer(&root, LayerKind::Bin, &["tool"], &reversed_includes),
         &artifacts,
     )
@@ -416,7 +416,7 @@ fn output_is_sorted_whatever_the_include_order() {
 #[test]
 fn duplicate_destination_is_an_error() {
     let (_dir, root) = package(&[("a/x.txt", "a", 0o644), ("b/x.txt", "b", 0o644)]);
-    let err = plan(
+    let err = map(
         &layer(
             &root,
             LayerKind::Files,
@@ -437,7 +437,7 @@ fn duplicate_destination_is_an_error() {
 fn include_colliding_with_a_built_binary_is_an_error() {
     let (_dir, root) = package(&[("tool", "script", 0o755)]);
     let artifacts = built(&root, &["tool"]);
-    let err = plan(
+    let err = map(
         &layer(&root, LayerKind::Bin, &["tool"], &[("tool", "bin/")]),
         &artifacts,
     )
@@ -450,7 +450,7 @@ fn include_colliding_with_a_built_binary_is_an_error() {
 fn file_and_directory_clash_is_an_error() {
     let (_dir, root) = package(&[("notes.txt", "n", 0o644)]);
     let artifacts = built(&root, &["tool"]);
-    let err = plan(
+    let err = map(
         &layer(&root, LayerKind::Bin, &["tool"], &[("notes.txt", "bin")]),
         &artifacts,
     )
@@ -466,7 +466,7 @@ fn file_and_directory_clash_is_an_error() {
 #[test]
 fn include_errors_name_the_manifest_and_key() {
     let (_dir, root) = package(&[("a.txt", "a", 0o644)]);
-    let err = plan(
+    let err = map(
         &layer(
             &root,
             LayerKind::Files,

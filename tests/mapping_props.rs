@@ -75,7 +75,7 @@ proptest! {
             // `tree/*` matches only the top level, plus whole directories below it.
             .map(|p| if from == "tree" { format!("{to}tree/{p}") } else { format!("{to}{p}") })
             .collect();
-        let planned = layout::plan(&layer(root, from, to), &Artifacts::default());
+        let planned = layout::map(&layer(root, from, to), &Artifacts::default());
         if expected.is_empty() {
             prop_assert!(planned.is_err(), "a glob that matches nothing is an error");
             return Ok(());

@@ -37,12 +37,12 @@ pub async fn run(args: &PruneArgs, progress: &Progress) -> Result<Run> {
                 .filter(|m| m.header.name == layer.name && m.header.region == api.aws.region)
                 .map(|m| m.version)
                 .collect();
-            let plan = plan(&api, layer, args, &protected, progress).await?;
+            let triage = triage(&api, layer, args, &protected, progress).await?;
             let mut deleted = Vec::new();
             if args.dry_run {
-                deleted = plan.delete;
+                deleted = triage.delete;
             } else {
-                for number in plan.delete {
+                for number in triage.delete {
                     crate::interrupt::check()?;
                     api.delete(number).await?;
                     deleted.push(number);
@@ -52,7 +52,7 @@ pub async fn run(args: &PruneArgs, progress: &Progress) -> Result<Run> {
             run.push(Outcome::Prune(Pruned {
                 header: Header::new(ResultType::Prune, &layer.name, &api.aws.region, account),
                 dry_run: args.dry_run,
-                kept: plan.kept,
+                kept: triage.kept,
                 deleted,
             }));
         }
@@ -60,19 +60,19 @@ pub async fn run(args: &PruneArgs, progress: &Progress) -> Result<Run> {
     Ok(run)
 }
 
-struct Plan {
+struct Triage {
     kept: Vec<Kept>,
     delete: Vec<i64>,
 }
 
 /// Decide about every version before anything is deleted.
-async fn plan(
+async fn triage(
     api: &LayerApi,
     layer: &LayerConfig,
     args: &PruneArgs,
     protected: &[i64],
     progress: &Progress,
-) -> Result<Plan> {
+) -> Result<Triage> {
     let step = progress.step(format!("reading the versions of {}", layer.name));
     let versions = api.list(None).await?;
     let mut reasons: BTreeMap<i64, Vec<String>> = BTreeMap::new();
@@ -119,7 +119,7 @@ async fn plan(
         .rev()
         .map(|(version, reasons)| Kept { version, reasons })
         .collect();
-    Ok(Plan { kept, delete })
+    Ok(Triage { kept, delete })
 }
 
 /// For each stage of Cargo.toml, the newest version carrying one of its cargo-layer grants.

@@ -31,10 +31,10 @@ pub async fn run(args: &PublishArgs, progress: &Progress) -> Result<Run> {
     let mut setup = setup::load(&args.select, &args.aws)?;
     let flag = args.aws.region.as_deref();
     // Every local check before the build, and the build before any AWS call.
-    let mut plans = Vec::new();
+    let mut work = Vec::new();
     for layer in &setup.project.layers {
         grant::check_policy_size(layer, flag)?;
-        plans.push((
+        work.push((
             grant::wanted(layer, &args.stages)?,
             setup::regions(layer, flag)?,
         ));
@@ -49,7 +49,7 @@ pub async fn run(args: &PublishArgs, progress: &Progress) -> Result<Run> {
     // One id for everything this run publishes: it proves which versions are its own.
     let run_id = dedupe::run_id();
     let mut run = Run::default();
-    for (layer, (wanted, regions)) in packaged.iter().zip(&plans) {
+    for (layer, (wanted, regions)) in packaged.iter().zip(&work) {
         let first = regions.first().cloned().flatten();
         let session = setup.aws.session(&layer.layer, first.as_deref()).await?;
         let jobs: Vec<Job> = regions

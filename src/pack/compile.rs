@@ -34,7 +34,7 @@ pub struct BuildOptions {
 
 /// How one layer is built.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
+pub struct Build {
     pub builder: Builder,
     /// The cargo target triple; None builds for the host (artifacts in `target/<profile>`).
     pub target: Option<String>,
@@ -44,7 +44,7 @@ pub struct Plan {
     pub glibc: Glibc,
 }
 
-impl Plan {
+impl Build {
     /// What the builder is given as `--target`: zigbuild takes the glibc after the triple.
     pub fn build_target(&self) -> Option<String> {
         let target = self.target.as_deref()?;
@@ -56,7 +56,7 @@ impl Plan {
 }
 
 /// Decide builder and target for a layer that builds (not `kind = "files"`).
-pub fn plan(layer: &LayerConfig, opts: &BuildOptions, glibc: Glibc) -> Result<Plan> {
+pub fn build_for(layer: &LayerConfig, opts: &BuildOptions, glibc: Glibc) -> Result<Build> {
     let builder = opts.builder.unwrap_or(layer.builder);
     let given = given_targets(&opts.targets)?;
     let configured = layer
@@ -68,7 +68,7 @@ pub fn plan(layer: &LayerConfig, opts: &BuildOptions, glibc: Glibc) -> Result<Pl
         Some(arch) => configured_target(layer, arch, &given, builder)?,
         None => unconfigured_target(layer, &given, builder)?,
     };
-    Ok(Plan {
+    Ok(Build {
         builder,
         target,
         arch,
@@ -158,7 +158,7 @@ fn cargo() -> Command {
 /// Build the layer's package (unless `--no-build`) and return what it produced.
 pub fn build(
     layer: &LayerConfig,
-    plan: &Plan,
+    plan: &Build,
     opts: &BuildOptions,
     target_dir: &Path,
 ) -> Result<Artifacts> {
@@ -212,8 +212,8 @@ pub fn build(
 }
 
 /// `cargo build`, `cargo-zigbuild zigbuild` or `cross build`, once the tool is known to be there.
-fn builder_command(plan: &Plan) -> Result<Command> {
-    match plan.builder {
+fn builder_command(build: &Build) -> Result<Command> {
+    match build.builder {
         Builder::Cargo => {
             let mut cmd = cargo();
             cmd.arg("build");
@@ -387,7 +387,7 @@ pub fn profile_dir(target_dir: &Path, target: Option<&str>, opts: &BuildOptions)
 /// report anything missing.
 fn existing_artifacts(
     layer: &LayerConfig,
-    plan: &Plan,
+    plan: &Build,
     opts: &BuildOptions,
     target_dir: &Path,
 ) -> Artifacts {
@@ -431,7 +431,7 @@ mod tests {
 
     #[test]
     fn zigbuild_appends_the_runtime_glibc_to_gnu_targets_only() {
-        let planned = plan(
+        let planned = build_for(
             &layer(Some(&["arm64"]), false),
             &opts(&[], Some(Builder::Zigbuild)),
             AL2,
@@ -443,7 +443,7 @@ mod tests {
             Some("aarch64-unknown-linux-gnu.2.26")
         );
         let musl = opts(&["x86_64-unknown-linux-musl"], Some(Builder::Zigbuild));
-        let planned = plan(&layer(None, false), &musl, AL2).unwrap();
+        let planned = build_for(&layer(None, false), &musl, AL2).unwrap();
         assert_eq!(
             planned.build_target().as_deref(),
             Some("x86_64-unknown-linux-musl")
@@ -453,14 +453,14 @@ mod tests {
 
     #[test]
     fn cargo_builds_for_the_host_only_when_it_is_linux_on_that_architecture() {
-        let planned = plan(&layer(Some(&["arm64"]), false), &opts(&[], None), AL2).unwrap();
+        let planned = build_for(&layer(Some(&["arm64"]), false), &opts(&[], None), AL2).unwrap();
         let native = cfg!(target_os = "linux") && binary::host_arch() == Some("arm64");
         assert_eq!(planned.target.is_none(), native);
-        let planned = plan(&layer(Some(&["x86_64"]), false), &opts(&[], None), AL2).unwrap();
+        let planned = build_for(&layer(Some(&["x86_64"]), false), &opts(&[], None), AL2).unwrap();
         let native = cfg!(target_os = "linux") && binary::host_arch() == Some("x86_64");
         assert_eq!(planned.target.is_none(), native);
         // cross always names the target: it picks the container image by it.
-        let planned = plan(
+        let planned = build_for(
             &layer(Some(&["x86_64"]), false),
             &opts(&[], Some(Builder::Cross)),
             AL2,
@@ -472,13 +472,13 @@ mod tests {
     #[test]
     fn a_target_replaces_its_architectures_triple_in_a_split_layer() {
         let given = opts(&["aarch64-unknown-linux-musl"], None);
-        let arm = plan(&layer(Some(&["arm64"]), true), &given, AL2).unwrap();
+        let arm = build_for(&layer(Some(&["arm64"]), true), &given, AL2).unwrap();
         assert_eq!(arm.target.as_deref(), Some("aarch64-unknown-linux-musl"));
-        let x86 = plan(&layer(Some(&["x86_64"]), true), &given, AL2).unwrap();
+        let x86 = build_for(&layer(Some(&["x86_64"]), true), &given, AL2).unwrap();
         assert_eq!(x86.arch, "x86_64");
         assert_ne!(x86.target.as_deref(), Some("aarch64-unknown-linux-musl"));
         // Not split: the same --target contradicts the configuration.
-        let err = plan(&layer(Some(&["x86_64"]), false), &given, AL2).unwrap_err();
+        let err = build_for(&layer(Some(&["x86_64"]), false), &given, AL2).unwrap_err();
         assert_eq!(err.exit_code(), 3);
     }
 
@@ -487,10 +487,12 @@ mod tests {
         let mut configured = layer(Some(&["x86_64"]), false);
         configured.builder = Builder::Zigbuild;
         assert_eq!(
-            plan(&configured, &opts(&[], None), AL2).unwrap().builder,
+            build_for(&configured, &opts(&[], None), AL2)
+                .unwrap()
+                .builder,
             Builder::Zigbuild
         );
-        let planned = plan(&configured, &opts(&[], Some(Builder::Cargo)), AL2).unwrap();
+        let planned = build_for(&configured, &opts(&[], Some(Builder::Cargo)), AL2).unwrap();
         assert_eq!(planned.builder, Builder::Cargo);
     }
 }

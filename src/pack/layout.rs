@@ -33,7 +33,7 @@ pub struct Artifacts {
 }
 
 /// Map build artifacts and includes to layer paths, sorted by path.
-pub fn plan(layer: &LayerConfig, artifacts: &Artifacts) -> Result<Vec<Entry>> {
+pub fn map(layer: &LayerConfig, artifacts: &Artifacts) -> Result<Vec<Entry>> {
     let mut entries = built_entries(layer, artifacts)?;
     for (i, include) in layer.include.iter().enumerate() {
         entries.extend(include_entries(layer, i, include)?);

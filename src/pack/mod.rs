@@ -90,7 +90,7 @@ fn pack(
     let runtime = oldest_runtime(layer, progress);
     let plan = match layer.kind {
         LayerKind::Files => None,
-        _ => Some(compile::plan(layer, &opts.build, runtime.glibc())?),
+        _ => Some(compile::build_for(layer, &opts.build, runtime.glibc())?),
     };
     let architectures = architectures(layer, plan.as_ref());
     let artifacts = match &plan {
@@ -103,7 +103,7 @@ fn pack(
         None => Artifacts::default(),
     };
     let step = progress.step(format!("packing layer {}", layer.name));
-    let entries = layout::plan(layer, &artifacts)?;
+    let entries = layout::map(layer, &artifacts)?;
     check_binaries(layer, &entries, &architectures, runtime)?;
     check_unzipped_size(&entries)?;
     let archive = cache::build(
@@ -131,7 +131,7 @@ fn pack(
 }
 
 /// "building <package> (release profile, <target>, zigbuild)".
-fn building(layer: &LayerConfig, plan: &compile::Plan, opts: &BuildOptions) -> String {
+fn building(layer: &LayerConfig, plan: &compile::Build, opts: &BuildOptions) -> String {
     let mut text = format!("building {} ({} profile", layer.package, opts.profile);
     if let Some(target) = plan.build_target() {
         text.push_str(&format!(", {target}"));
@@ -248,7 +248,7 @@ fn glibc_error(
 }
 
 /// `compatible-architectures`, else the architecture the layer is built for.
-fn architectures(layer: &LayerConfig, plan: Option<&compile::Plan>) -> Vec<String> {
+fn architectures(layer: &LayerConfig, plan: Option<&compile::Build>) -> Vec<String> {
     if let Some(archs) = &layer.compatible_architectures {
         return archs.clone();
     }
