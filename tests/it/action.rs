@@ -6,39 +6,26 @@
 //! - The composite action's steps run here the way the runner runs them: inputs become the
 //!   steps' `env:`, each script runs with `bash --noprofile --norc -eo pipefail {0}`,
 //!   `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY` are files, and outputs are parsed with the
-//!   runner's file-command grammar. `install: none` uses the cargo-layer built for these tests,
-//!   against the local moto server.
+//!   runner's file-command grammar (the emulator is `support::runner`). `install: none` uses
+//!   the cargo-layer built for these tests, against the local moto server.
 //!
 //! Every network access of the tools is routed to a closed loopback port, so a check that
 //! tried to go online would fail instead of silently depending on the Internet.
 
-mod aws;
-
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
-use aws::{FilesCrate, fresh_account, lambda_as, moto};
+use crate::support::moto::{self, fresh_account, lambda_as};
+use crate::support::runner::{
+    Runner, output_text, parse_file_command, runner_arch, runner_os, yaml,
+};
+use crate::support::{FilesCrate, repo_root, venv_bin};
 
 // ---------------------------------------------------------------------------------------------
 // The validators from .venv
 // ---------------------------------------------------------------------------------------------
-
-fn root() -> PathBuf {
-    aws::repo_root()
-}
-
-fn venv_bin(name: &str) -> PathBuf {
-    let path = root().join(".venv/bin").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing; run ./scripts/test.sh, which installs check-jsonschema, zizmor and shellcheck into .venv (scripts/install-ci-tools.sh)",
-        path.display()
-    );
-    path
-}
 
 /// A .venv tool with every proxy variable pointing at a closed loopback port: offline for real.
 fn offline(name: &str) -> Command {
@@ -57,50 +44,25 @@ fn offline(name: &str) -> Command {
         .env_remove("no_proxy")
         .env_remove("GH_TOKEN")
         .env_remove("GITHUB_TOKEN")
-        .current_dir(root());
+        .current_dir(repo_root());
     cmd
-}
-
-fn output_text(out: &Output) -> String {
-    format!(
-        "status {}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// .github/workflows/*.yml and examples/workflows/*.yml, relative to the repository root.
 fn workflow_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
     for dir in [".github/workflows", "examples/workflows"] {
-        let mut found: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+        let mut found: Vec<PathBuf> = std::fs::read_dir(repo_root().join(dir))
             .unwrap_or_else(|e| panic!("{dir}: {e}"))
             .map(|entry| entry.unwrap().path())
             .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")))
-            .map(|p| p.strip_prefix(root()).unwrap().to_path_buf())
+            .map(|p| p.strip_prefix(repo_root()).unwrap().to_path_buf())
             .collect();
         assert!(!found.is_empty(), "no workflow in {dir}");
         found.sort();
         files.extend(found);
     }
     files
-}
-
-/// YAML files as JSON, through PyYAML in .venv (see tests/action/yaml2json.py).
-fn yaml(paths: &[PathBuf]) -> Vec<Value> {
-    let out = Command::new(venv_bin("python"))
-        .arg(root().join("tests/action/yaml2json.py"))
-        .args(paths)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", output_text(&out));
-    let mut all: serde_json::Map<String, Value> = serde_json::from_slice(&out.stdout).unwrap();
-    paths
-        .iter()
-        .map(|p| all.remove(p.to_str().unwrap()).unwrap())
-        .collect()
 }
 
 #[test]
@@ -253,83 +215,6 @@ fn every_run_block_passes_shellcheck() {
 // The runner's file commands
 // ---------------------------------------------------------------------------------------------
 
-/// `GITHUB_OUTPUT` / `GITHUB_ENV` as the runner reads them (actions/runner, FileCommandManager):
-/// `name=value` lines, and `name<<DELIMITER` heredocs whose value runs to the first line that
-/// is exactly the delimiter. Empty lines are skipped, a later value of a name replaces an
-/// earlier one, and anything else is an error that fails the step.
-fn parse_file_command(text: &str) -> Result<BTreeMap<String, String>, String> {
-    // One line from `index`: its text without the line break, and the break ("\n", "\r\n" or
-    // none at the end of the text).
-    fn read_line<'a>(text: &'a str, index: &mut usize) -> Option<(&'a str, Option<&'a str>)> {
-        if *index >= text.len() {
-            return None;
-        }
-        let rest = &text[*index..];
-        match rest.find('\n') {
-            Some(lf) => {
-                *index += lf + 1;
-                let line = &rest[..lf];
-                match line.strip_suffix('\r') {
-                    Some(line) => Some((line, Some("\r\n"))),
-                    None => Some((line, Some("\n"))),
-                }
-            }
-            None => {
-                *index = text.len();
-                Some((rest, None))
-            }
-        }
-    }
-
-    let mut values = BTreeMap::new();
-    let mut index = 0;
-    while let Some((line, _)) = read_line(text, &mut index) {
-        if line.is_empty() {
-            continue;
-        }
-        let equals = line.find('=');
-        let heredoc = line.find("<<");
-        let (name, value) = match (equals, heredoc) {
-            (Some(e), h) if h.is_none_or(|h| e < h) => {
-                (line[..e].to_string(), line[e + 1..].to_string())
-            }
-            (_, Some(_)) => {
-                let parts: Vec<&str> = line.split("<<").collect();
-                if parts.len() != 2 || parts[0].is_empty() || parts[1].is_empty() {
-                    return Err(format!("Invalid format '{line}'"));
-                }
-                let delimiter = parts[1];
-                let start = index;
-                let mut end = index;
-                loop {
-                    match read_line(text, &mut index) {
-                        None => {
-                            return Err(format!(
-                                "Invalid value. Matching delimiter not found '{delimiter}'"
-                            ));
-                        }
-                        Some((l, _)) if l == delimiter => break,
-                        Some((_, None)) => {
-                            return Err("Invalid value. EOF marker missing new line.".into());
-                        }
-                        Some((_, Some(newline))) => end = index - newline.len(),
-                    }
-                }
-                (
-                    parts[0].to_string(),
-                    text[start..end.max(start)].to_string(),
-                )
-            }
-            _ => return Err(format!("Invalid format '{line}'")),
-        };
-        if name.is_empty() {
-            return Err(format!("Invalid format '{line}'"));
-        }
-        values.insert(name, value);
-    }
-    Ok(values)
-}
-
 #[test]
 fn file_command_grammar_matches_the_runner() {
     let text = "a=1\n\nb<<EOF\nline one\nline=two\n\nEOF\nc=x<<y\nd<<E=F\nv\nE=F\r\na=2\n";
@@ -358,361 +243,6 @@ fn file_command_grammar_matches_the_runner() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Running the composite action like the runner does
-// ---------------------------------------------------------------------------------------------
-
-/// action.yml, run step by step on this machine.
-struct Runner {
-    action: Value,
-    /// `github.action_path` / `GITHUB_ACTION_PATH`.
-    action_path: PathBuf,
-    /// `GITHUB_WORKSPACE`, where each step starts.
-    workspace: PathBuf,
-    /// `RUNNER_TEMP`, `RUNNER_TOOL_CACHE` and the per-step files.
-    temp: tempfile::TempDir,
-    env: Vec<(String, String)>,
-}
-
-/// What a run of the action left: its outputs, the step summary, and the log.
-#[derive(Debug)]
-struct Run {
-    success: bool,
-    failed_step: Option<String>,
-    outputs: BTreeMap<String, String>,
-    steps: BTreeMap<String, BTreeMap<String, String>>,
-    summary: String,
-    log: String,
-}
-
-/// State while the steps run: inputs and what earlier steps left behind.
-struct Context {
-    inputs: BTreeMap<String, String>,
-    steps: BTreeMap<String, BTreeMap<String, String>>,
-    path: Vec<String>,
-    env: BTreeMap<String, String>,
-}
-
-fn runner_os() -> &'static str {
-    match std::env::consts::OS {
-        "linux" => "Linux",
-        "macos" => "macOS",
-        "windows" => "Windows",
-        other => other,
-    }
-}
-
-fn runner_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "X64",
-        "aarch64" => "ARM64",
-        other => other,
-    }
-}
-
-impl Runner {
-    fn new(workspace: &Path) -> Runner {
-        Runner::with_action_path(workspace, &root())
-    }
-
-    fn with_action_path(workspace: &Path, action_path: &Path) -> Runner {
-        let action = yaml(&[action_path.join("action.yml")]).remove(0);
-        assert_eq!(action["runs"]["using"], "composite");
-        Runner {
-            action,
-            action_path: action_path.to_path_buf(),
-            workspace: workspace.to_path_buf(),
-            temp: tempfile::tempdir().unwrap(),
-            env: Vec::new(),
-        }
-    }
-
-    /// The AWS environment configure-aws-credentials would leave, aimed at moto.
-    fn aws(mut self) -> Runner {
-        let nowhere = std::env::temp_dir().join("cargo-layer-tests-no-aws-config");
-        for (key, value) in [
-            ("AWS_ENDPOINT_URL", moto().endpoint.clone()),
-            ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE".into()),
-            ("AWS_SECRET_ACCESS_KEY", "dummy-secret".into()),
-            ("AWS_REGION", aws::REGION.into()),
-            ("AWS_DEFAULT_REGION", aws::REGION.into()),
-            (
-                "AWS_CONFIG_FILE",
-                nowhere.join("config").to_string_lossy().into(),
-            ),
-            (
-                "AWS_SHARED_CREDENTIALS_FILE",
-                nowhere.join("credentials").to_string_lossy().into(),
-            ),
-            ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        ] {
-            self.env.push((key.to_string(), value));
-        }
-        self
-    }
-
-    fn run(&self, inputs: &[(&str, &str)]) -> Run {
-        self.run_until(inputs, None)
-    }
-
-    /// Run the steps in order, up to the step with id `last` when given.
-    fn run_until(&self, given: &[(&str, &str)], last: Option<&str>) -> Run {
-        let mut ctx = Context {
-            inputs: self.inputs(given),
-            steps: BTreeMap::new(),
-            path: Vec::new(),
-            env: BTreeMap::new(),
-        };
-        let mut run = Run {
-            success: true,
-            failed_step: None,
-            outputs: BTreeMap::new(),
-            steps: BTreeMap::new(),
-            summary: String::new(),
-            log: String::new(),
-        };
-        let steps = self.action["runs"]["steps"].as_array().unwrap();
-        for (i, step) in steps.iter().enumerate() {
-            let id = step["id"]
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or(format!("__{i}"));
-            let name = step["name"].as_str().unwrap_or(&id).to_string();
-            if let Some(condition) = step.get("if") {
-                let condition = scalar(condition);
-                if !self.condition(&condition, &ctx) {
-                    run.log.push_str(&format!("--- skipped: {name}\n"));
-                    continue;
-                }
-            }
-            if let Some(uses) = step["uses"].as_str() {
-                panic!(
-                    "step `{name}` uses {uses}: this local runner cannot run other actions; give inputs (install: none) under which it is skipped"
-                );
-            }
-            let (success, outputs) = self.run_step(i, step, &name, &mut ctx, &mut run);
-            ctx.steps.insert(id.clone(), outputs);
-            if !success {
-                run.success = false;
-                run.failed_step = Some(name);
-                break;
-            }
-            if last == Some(id.as_str()) {
-                break;
-            }
-        }
-        for (name, output) in self.action["outputs"].as_object().unwrap() {
-            let value = self.substitute(output["value"].as_str().unwrap(), &ctx);
-            run.outputs.insert(name.clone(), value);
-        }
-        run.steps = ctx.steps;
-        run
-    }
-
-    /// Inputs as the runner resolves them: given values, else the defaults in action.yml.
-    fn inputs(&self, given: &[(&str, &str)]) -> BTreeMap<String, String> {
-        let declared = self.action["inputs"].as_object().unwrap();
-        for (name, _) in given {
-            assert!(
-                declared.contains_key(*name),
-                "action.yml has no input {name}"
-            );
-        }
-        declared
-            .iter()
-            .map(|(name, spec)| {
-                let value = given
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, v)| v.to_string())
-                    .or_else(|| spec.get("default").map(scalar))
-                    .unwrap_or_default();
-                if spec["required"] == true {
-                    assert!(!value.is_empty(), "input {name} is required");
-                }
-                (name.clone(), value)
-            })
-            .collect()
-    }
-
-    /// One `run:` step: `bash --noprofile --norc -eo pipefail {0}` with fresh file commands.
-    fn run_step(
-        &self,
-        index: usize,
-        step: &Value,
-        name: &str,
-        ctx: &mut Context,
-        run: &mut Run,
-    ) -> (bool, BTreeMap<String, String>) {
-        assert_eq!(
-            step["shell"], "bash",
-            "step `{name}`: composite run steps need shell: bash"
-        );
-        let dir = self.temp.path().join(format!("step-{index}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let script = dir.join("script.sh");
-        std::fs::write(&script, step["run"].as_str().unwrap()).unwrap();
-        let files = [
-            "GITHUB_OUTPUT",
-            "GITHUB_STEP_SUMMARY",
-            "GITHUB_PATH",
-            "GITHUB_ENV",
-        ]
-        .map(|var| (var, dir.join(var.to_lowercase())));
-        for (_, file) in &files {
-            std::fs::write(file, "").unwrap();
-        }
-
-        let mut cmd = Command::new("bash");
-        cmd.args(["--noprofile", "--norc", "-eo", "pipefail"])
-            .arg(&script);
-        // The test process's own AWS, GitHub and runner settings must not leak in.
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy();
-            if ["AWS_", "GITHUB_", "RUNNER_", "INPUT_", "CARGO_LAYER"]
-                .iter()
-                .any(|prefix| key.starts_with(prefix))
-                || key == "SOURCE_DATE_EPOCH"
-            {
-                cmd.env_remove(key.as_ref());
-            }
-        }
-        // The debug cargo-layer is on PATH, as `install: none` expects.
-        let bin_dir = Path::new(env!("CARGO_BIN_EXE_cargo-layer"))
-            .parent()
-            .unwrap();
-        let mut path: Vec<String> = ctx.path.iter().rev().cloned().collect();
-        path.push(bin_dir.to_string_lossy().into());
-        path.push(std::env::var("PATH").unwrap_or_default());
-        cmd.env("PATH", path.join(":"))
-            .env("CI", "true")
-            .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_ACTION_PATH", &self.action_path)
-            .env("GITHUB_WORKSPACE", &self.workspace)
-            .env("RUNNER_OS", runner_os())
-            .env("RUNNER_ARCH", runner_arch())
-            .env("RUNNER_TEMP", self.temp.path())
-            .env("RUNNER_TOOL_CACHE", self.temp.path().join("toolcache"));
-        for (var, file) in &files {
-            cmd.env(var, file);
-        }
-        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
-        cmd.envs(&ctx.env);
-        for (key, value) in step["env"].as_object().into_iter().flatten() {
-            cmd.env(key, self.substitute(&scalar(value), ctx));
-        }
-        let cwd = match step["working-directory"].as_str() {
-            Some(dir) => self.workspace.join(self.substitute(dir, ctx)),
-            None => self.workspace.clone(),
-        };
-        let out = cmd.current_dir(cwd).output().unwrap();
-        run.log.push_str(&format!(
-            "--- step: {name} ({})\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-
-        // The runner reads the file commands after every step, failed or not.
-        let read = |var: &str| {
-            std::fs::read_to_string(&files.iter().find(|(v, _)| *v == var).unwrap().1).unwrap()
-        };
-        let outputs = parse_file_command(&read("GITHUB_OUTPUT"))
-            .unwrap_or_else(|e| panic!("step `{name}` wrote a bad GITHUB_OUTPUT: {e}"));
-        let env = parse_file_command(&read("GITHUB_ENV"))
-            .unwrap_or_else(|e| panic!("step `{name}` wrote a bad GITHUB_ENV: {e}"));
-        ctx.env.extend(env);
-        ctx.path.extend(
-            read("GITHUB_PATH")
-                .lines()
-                .filter(|l| !l.is_empty())
-                .map(str::to_string),
-        );
-        run.summary.push_str(&read("GITHUB_STEP_SUMMARY"));
-        (out.status.success(), outputs)
-    }
-
-    /// `${{ ... }}` replaced by its value.
-    fn substitute(&self, text: &str, ctx: &Context) -> String {
-        let mut out = String::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("${{") {
-            out.push_str(&rest[..start]);
-            let end = rest[start..]
-                .find("}}")
-                .unwrap_or_else(|| panic!("unclosed expression in {text}"));
-            out.push_str(&self.eval(&rest[start + 3..start + end], ctx));
-            rest = &rest[start + end + 2..];
-        }
-        out.push_str(rest);
-        out
-    }
-
-    /// The expressions action.yml uses. Anything else fails the test, rather than being
-    /// guessed: the test must model what the runner would do.
-    fn eval(&self, expr: &str, ctx: &Context) -> String {
-        let expr = expr.trim();
-        if let Some(name) = expr.strip_prefix("inputs.") {
-            return ctx
-                .inputs
-                .get(name)
-                .cloned()
-                .unwrap_or_else(|| panic!("${{{{ {expr} }}}}: no such input"));
-        }
-        if let Some(rest) = expr.strip_prefix("steps.") {
-            let (id, output) = rest
-                .split_once(".outputs.")
-                .unwrap_or_else(|| panic!("${{{{ {expr} }}}} is not modelled"));
-            // An output a step did not set, or a step that was skipped, is empty.
-            return ctx
-                .steps
-                .get(id)
-                .and_then(|o| o.get(output))
-                .cloned()
-                .unwrap_or_default();
-        }
-        if let Some(literal) = expr.strip_prefix('\'').and_then(|e| e.strip_suffix('\'')) {
-            return literal.replace("''", "'");
-        }
-        match expr {
-            "github.action_path" => self.action_path.to_string_lossy().into(),
-            "github.workspace" => self.workspace.to_string_lossy().into(),
-            "runner.os" => runner_os().into(),
-            "runner.arch" => runner_arch().into(),
-            "runner.temp" => self.temp.path().to_string_lossy().into(),
-            _ => panic!("${{{{ {expr} }}}} is not modelled by this local runner"),
-        }
-    }
-
-    /// An `if:` of `&&`-joined `a == b` / `a != b` comparisons, which compare strings without
-    /// regard to case, as GitHub's expressions do.
-    fn condition(&self, condition: &str, ctx: &Context) -> bool {
-        let condition = condition.trim();
-        let condition = condition
-            .strip_prefix("${{")
-            .and_then(|c| c.strip_suffix("}}"))
-            .unwrap_or(condition);
-        condition.split("&&").all(|part| {
-            if let Some((a, b)) = part.split_once("!=") {
-                !self.eval(a, ctx).eq_ignore_ascii_case(&self.eval(b, ctx))
-            } else if let Some((a, b)) = part.split_once("==") {
-                self.eval(a, ctx).eq_ignore_ascii_case(&self.eval(b, ctx))
-            } else {
-                panic!("if: {condition} is not modelled by this local runner")
-            }
-        })
-    }
-}
-
-/// A YAML scalar as the string the runner would see.
-fn scalar(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // The action end to end against moto
 // ---------------------------------------------------------------------------------------------
 
@@ -731,7 +261,7 @@ fn publish_through_the_action_sets_the_outputs_and_lists_the_grants_per_stage() 
     let krate = FilesCrate::new(&fresh_account(), STAGES);
     // The package is the workspace itself, as after actions/checkout: no manifest-path.
     let runner = Runner::new(krate.dir.path()).aws();
-    let role = aws::role(&krate.account);
+    let role = moto::role(&krate.account);
     let run = runner.run(&[
         ("command", "publish"),
         ("stages", "dev"),
@@ -749,7 +279,7 @@ fn publish_through_the_action_sets_the_outputs_and_lists_the_grants_per_stage() 
 
     let arn = format!(
         "arn:aws:lambda:{}:{}:layer:{}:1",
-        aws::REGION,
+        moto::REGION,
         krate.account,
         krate.name
     );
@@ -758,7 +288,7 @@ fn publish_through_the_action_sets_the_outputs_and_lists_the_grants_per_stage() 
     assert_eq!(out["layer-arn"], arn.trim_end_matches(":1"));
     assert_eq!(out["version"], "1");
     assert_eq!(out["published"], "true");
-    assert_eq!(out["region"], aws::REGION);
+    assert_eq!(out["region"], moto::REGION);
     let zip = std::fs::read(krate.zip()).unwrap();
     assert_eq!(
         out["code-sha256"],
@@ -820,7 +350,7 @@ fn publish_through_the_action_sets_the_outputs_and_lists_the_grants_per_stage() 
 #[test]
 fn promote_through_the_action_grants_the_manifests_version_and_status_reports_it() {
     let krate = FilesCrate::new(&fresh_account(), STAGES);
-    let role = aws::role(&krate.account);
+    let role = moto::role(&krate.account);
     let manifest_path = krate.manifest_path();
     let manifest_path = manifest_path.to_str().unwrap();
 
@@ -931,7 +461,7 @@ fn promote_through_the_action_grants_the_manifests_version_and_status_reports_it
 #[test]
 fn a_publish_dry_run_hands_over_the_plan_and_publishes_nothing() {
     let krate = FilesCrate::new(&fresh_account(), STAGES);
-    let role = aws::role(&krate.account);
+    let role = moto::role(&krate.account);
     let run = Runner::new(krate.dir.path()).aws().run(&[
         ("command", "publish"),
         ("stages", "dev, prod"),
@@ -1057,10 +587,10 @@ fn inputs_that_do_not_apply_to_the_command_are_refused() {
 fn action_copy(checksums: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for file in ["action.yml", "Cargo.toml", "Cargo.lock"] {
-        std::fs::copy(root().join(file), dir.path().join(file)).unwrap();
+        std::fs::copy(repo_root().join(file), dir.path().join(file)).unwrap();
     }
     std::fs::create_dir_all(dir.path().join("src")).unwrap();
-    for entry in std::fs::read_dir(root().join("src")).unwrap() {
+    for entry in std::fs::read_dir(repo_root().join("src")).unwrap() {
         let path = entry.unwrap().path();
         if !path.is_file() {
             continue;
@@ -1153,7 +683,7 @@ fn install_auto_takes_the_committed_checksum_or_falls_back_to_cargo() {
 
 #[test]
 fn the_repository_checksums_file_only_holds_well_formed_lines() {
-    let text = std::fs::read_to_string(root().join("dist/checksums.txt")).unwrap();
+    let text = std::fs::read_to_string(repo_root().join("dist/checksums.txt")).unwrap();
     for line in text
         .lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))

@@ -8,13 +8,13 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use base64::Engine;
 use cargo_layer::pack::archive::{self, Archive};
 use cargo_layer::pack::layout::{self, Artifacts, Entry};
-use cargo_layer::project::config::{Include, LayerConfig, LayerKind};
+use cargo_layer::project::config::LayerKind;
 use proptest::prelude::*;
-use sha2::{Digest, Sha256};
 use zip::{CompressionMethod, DateTime, ZipArchive};
+
+use crate::support::{code_sha256, layer_config, sha256_hex, which};
 
 /// GOLDEN: the CodeSha256 of the fixture tree below, packed with the default timestamp.
 ///
@@ -137,12 +137,8 @@ fn golden_code_sha256() {
 #[test]
 fn digests_describe_the_bytes() {
     let archive = packed_fixture();
-    let digest = Sha256::digest(&archive.bytes);
-    assert_eq!(archive.sha256, hex_lower(&digest));
-    assert_eq!(
-        archive.code_sha256,
-        base64::engine::general_purpose::STANDARD.encode(digest)
-    );
+    assert_eq!(archive.sha256, sha256_hex(&archive.bytes));
+    assert_eq!(archive.code_sha256, code_sha256(&archive.bytes));
     assert_eq!(archive.code_sha256, archive::code_sha256(&archive.bytes));
     let sizes: u64 = fixture().iter().map(|f| f.1.len() as u64).sum();
     assert_eq!(archive.unzipped_size, sizes);
@@ -158,28 +154,10 @@ fn digests_describe_the_bytes() {
     assert_eq!(stored, expected, "entries list files only, sorted");
 }
 
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Pack a fixture tree through layout (so modes come from the source files) the way
 /// `kind = "files"` with `include = [{ from = "tree" }]` does.
 fn pack_tree_via_layout(package_root: &Path) -> Archive {
-    let layer = LayerConfig {
-        package: "fixture".into(),
-        manifest_path: package_root.join("Cargo.toml"),
-        package_root: package_root.to_path_buf(),
-        name: "fixture".into(),
-        description: None,
-        kind: LayerKind::Files,
-        bins: Vec::new(),
-        cdylib: None,
-        include: vec![Include {
-            from: "tree".into(),
-            to: String::new(),
-        }],
-        ..Default::default()
-    };
+    let layer = layer_config(package_root, LayerKind::Files, &[], &[("tree", "")]);
     let entries = layout::plan(&layer, &Artifacts::default()).unwrap();
     archive::build(&entries, DateTime::default()).unwrap()
 }
@@ -345,12 +323,6 @@ fn unzip_accepts_the_archive() {
         "unzip -t: {}",
         String::from_utf8_lossy(&out.stdout)
     );
-}
-
-fn which(program: &str) -> Option<std::path::PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
 }
 
 #[test]

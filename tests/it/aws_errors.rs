@@ -2,20 +2,11 @@
 //! cause and the fix, a documented exit code, and no write it should not make. AWS's own error
 //! answers (which moto never gives) are injected by the loopback proxy in their real form.
 
-mod aws;
-
-use aws::proxy::Proxy;
-use aws::{FilesCrate, fresh_account, lambda_as, moto, stderr};
+use crate::support::moto::{self, fresh_account, lambda_as, moto};
+use crate::support::proxy::Proxy;
+use crate::support::{FilesCrate, error_line, stderr};
 
 const STAGES: &str = r#"dev = { accounts = ["222222222222"] }"#;
-
-/// stderr holds exactly one `error:` line.
-fn error_line(assert: &assert_cmd::assert::Assert) -> String {
-    let err = stderr(assert);
-    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(lines.len(), 1, "one error line: {err}");
-    lines[0].to_string()
-}
 
 /// A test layer in a fresh account, reached through a recording proxy.
 fn behind_proxy() -> (FilesCrate, Proxy) {
@@ -23,10 +14,6 @@ fn behind_proxy() -> (FilesCrate, Proxy) {
         FilesCrate::new(&fresh_account(), STAGES),
         Proxy::start(&moto().endpoint),
     )
-}
-
-fn writes(proxy: &Proxy) -> usize {
-    proxy.calls().iter().filter(|c| c.is_lambda_write()).count()
 }
 
 #[test]
@@ -45,13 +32,13 @@ fn expired_credentials_are_a_credentials_error() {
         line.contains("sts:GetCallerIdentity") && line.contains("expired"),
         "{line}"
     );
-    assert_eq!(writes(&proxy), 0);
+    assert!(proxy.writes().is_empty(), "{:?}", proxy.writes());
 }
 
 #[test]
 fn missing_credentials_are_a_credentials_error() {
-    let krate = FilesCrate::new(&fresh_account(), STAGES);
-    let mut cmd = aws::tool(&moto().endpoint);
+    let (krate, proxy) = behind_proxy();
+    let mut cmd = moto::tool(&proxy.endpoint);
     cmd.env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .args(["publish", "--manifest-path"])
@@ -97,7 +84,7 @@ fn access_denied_on_listing_stops_before_any_write() {
     );
     let run = krate.run(&proxy.endpoint, &["publish"]).failure().code(7);
     assert!(error_line(&run).contains("lambda:ListLayerVersions"));
-    assert_eq!(writes(&proxy), 0);
+    assert!(proxy.writes().is_empty(), "{:?}", proxy.writes());
 }
 
 #[test]
@@ -141,12 +128,11 @@ fn throttling_past_every_attempt_says_so() {
         line.contains("throttling") && line.contains("--max-attempts"),
         "{line}"
     );
-    let lists = proxy
-        .calls()
-        .iter()
-        .filter(|c| c.operation == "ListLayerVersions")
-        .count();
-    assert_eq!(lists, 2, "--max-attempts 2 means two attempts");
+    assert_eq!(
+        proxy.count("ListLayerVersions"),
+        2,
+        "--max-attempts 2 means two attempts"
+    );
 }
 
 #[test]
@@ -160,7 +146,7 @@ fn promoting_a_missing_version_fails_without_writes() {
         .failure()
         .code(7);
     assert!(error_line(&run).contains("version 42"), "{}", stderr(&run));
-    assert_eq!(writes(&proxy), 0);
+    assert!(proxy.writes().is_empty(), "{:?}", proxy.writes());
 }
 
 #[test]
@@ -201,7 +187,7 @@ fn an_unreadable_manifest_is_a_config_error() {
 #[test]
 fn a_malformed_role_arn_is_refused_before_aws() {
     let (krate, proxy) = behind_proxy();
-    let mut cmd = aws::tool(&proxy.endpoint);
+    let mut cmd = moto::tool(&proxy.endpoint);
     cmd.args([
         "publish",
         "--assume-role",

@@ -5,29 +5,21 @@
 //! These machines have only the x86_64 Rust standard library, so nothing here builds Rust for
 //! aarch64: arm64 layers are packed with `--no-build` from zig-made ELF files.
 
-mod aws;
-mod common;
-
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use common::{TempCrate, cargo_layer, error_line, fixture_manifest, repo_root, stderr, success};
+use crate::support::moto::{self, moto};
+use crate::support::proxy::Proxy;
+use crate::support::{
+    TempCrate, cargo_layer, error_line, example_manifest, examples_target_dir, fixture_manifest,
+    layer_crate, repo_root, reports, stderr, success, venv_bin,
+};
 
 // ---- tools from .venv ----
-
-fn venv_bin(name: &str) -> PathBuf {
-    let path = repo_root().join(".venv/bin").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing; run ./scripts/test.sh (scripts/install-zigbuild.sh installs cargo-zigbuild and zig into .venv)",
-        path.display()
-    );
-    path
-}
 
 /// PATH without any `.venv/bin`, so a test decides where the tools come from.
 fn path_without_venv() -> Vec<PathBuf> {
@@ -103,13 +95,6 @@ fn copy_executable(from: &Path, to: &Path) {
     std::fs::copy(from, to).unwrap();
 }
 
-fn reports(out: &Output) -> Vec<Value> {
-    success(out)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
-}
-
 fn entry_paths(report: &Value) -> Vec<&str> {
     report["entries"]
         .as_array()
@@ -173,10 +158,10 @@ fn glibc_needs_agree_with_readelf() {
 fn zigbuilt() -> &'static (Value, String) {
     static BUILT: OnceLock<(Value, String)> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let out = cargo_layer(&common::examples_target_dir())
+        let out = cargo_layer(&examples_target_dir())
             .env("PATH", zigbuild_path())
             .args(["package", "--message-format", "json", "--manifest-path"])
-            .arg(common::example_manifest("glibc-al2"))
+            .arg(example_manifest("glibc-al2"))
             .output()
             .unwrap();
         let report = reports(&out).remove(0);
@@ -202,12 +187,12 @@ fn zigbuild_for_provided_al2_packs_a_binary_that_needs_at_most_glibc_2_26() {
     assert!(needed <= glibc("2.26"), "needs GLIBC_{needed}");
 
     // The artifact is where cargo puts --target builds, and it runs.
-    let built = common::examples_target_dir().join("x86_64-unknown-linux-gnu/release/glibc-al2");
+    let built = examples_target_dir().join("x86_64-unknown-linux-gnu/release/glibc-al2");
     let out = Command::new(&built).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("glibc-al2 runs on glibc 2."));
 
     // --no-build looks for it there too, and packs the same bytes.
-    let again = cargo_layer(&common::examples_target_dir())
+    let again = cargo_layer(&examples_target_dir())
         .args([
             "package",
             "--no-build",
@@ -215,7 +200,7 @@ fn zigbuild_for_provided_al2_packs_a_binary_that_needs_at_most_glibc_2_26() {
             "json",
             "--manifest-path",
         ])
-        .arg(common::example_manifest("glibc-al2"))
+        .arg(example_manifest("glibc-al2"))
         .output()
         .unwrap();
     assert_eq!(reports(&again)[0]["code_sha256"], report["code_sha256"]);
@@ -240,16 +225,11 @@ fn provided_al2_is_deprecated_and_the_run_says_so() {
 
 // ---- host builds the runtimes cannot run ----
 
-fn layer_crate(layer: &str, main: &str) -> TempCrate {
-    let manifest = fixture_manifest(&format!("[package.metadata.layer]\n{layer}"));
-    TempCrate::new(&[("Cargo.toml", &manifest), ("src/main.rs", main)])
-}
-
 #[test]
 fn host_build_for_provided_al2_is_refused() {
     let krate = layer_crate(
         "kind = \"extension\"\ncompatible-runtimes = [\"provided.al2023\", \"provided.al2\"]",
-        "fn main() { println!(\"hi\"); }\n",
+        &[("src/main.rs", "fn main() { println!(\"hi\"); }\n")],
     );
     let out = krate.package(&[]);
     let line = error_line(&out);
@@ -275,7 +255,10 @@ fn arc4random_needs_glibc_2_36_which_provided_al2023_refuses() {
     // assumes provided.al2023 and says so with --verbose.
     let krate = layer_crate(
         "kind = \"bin\"",
-        "unsafe extern \"C\" {\n    fn arc4random() -> u32;\n}\n\nfn main() {\n    println!(\"{}\", unsafe { arc4random() });\n}\n",
+        &[(
+            "src/main.rs",
+            "unsafe extern \"C\" {\n    fn arc4random() -> u32;\n}\n\nfn main() {\n    println!(\"{}\", unsafe { arc4random() });\n}\n",
+        )],
     );
     let out = krate.package(&["-v"]);
     let line = error_line(&out);
@@ -356,7 +339,7 @@ fn an_included_shared_object_of_the_other_architecture_is_refused() {
 
 #[test]
 fn a_missing_builder_names_the_command_that_installs_it() {
-    let krate = layer_crate("kind = \"bin\"\nbuilder = \"zigbuild\"", "fn main() {}\n");
+    let krate = layer_crate("kind = \"bin\"\nbuilder = \"zigbuild\"", &[]);
     let empty = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
         cargo_layer(&krate.target_dir())
@@ -399,7 +382,7 @@ fn a_missing_builder_names_the_command_that_installs_it() {
 fn cargo_zigbuild_without_zig_says_how_to_get_zig() {
     // A cargo-zigbuild with no Python or zig beside it (as `cargo install` leaves it), and a
     // PATH whose python3 has no ziglang and that has no zig.
-    let krate = layer_crate("kind = \"bin\"\nbuilder = \"zigbuild\"", "fn main() {}\n");
+    let krate = layer_crate("kind = \"bin\"\nbuilder = \"zigbuild\"", &[]);
     let bin = tempfile::tempdir().unwrap();
     copy_executable(
         &venv_bin("cargo-zigbuild"),
@@ -439,7 +422,7 @@ fn arm64_without_the_rust_target_stops_with_rustup_target_add() {
     );
     let krate = layer_crate(
         "kind = \"extension\"\ncompatible-architectures = [\"arm64\"]",
-        "fn main() {}\n",
+        &[],
     );
     let out = krate.package(&[]);
     let line = error_line(&out);
@@ -462,7 +445,7 @@ fn arm64_without_the_rust_target_stops_with_rustup_target_add() {
 
 /// A bin crate `fixture` with `layer` and zig-made ELF files at (path below target/, file).
 fn crate_with_elfs(layer: &str, elfs: &[(&str, &str)]) -> TempCrate {
-    let krate = layer_crate(layer, "fn main() {}\n");
+    let krate = layer_crate(layer, &[]);
     for (at, file) in elfs {
         copy_executable(&elf(file), &krate.target_dir().join(at));
     }
@@ -581,7 +564,7 @@ fn two_architectures_make_two_layers_from_their_own_builds() {
     assert_ne!(reports[0]["code_sha256"], reports[1]["code_sha256"]);
 
     // -p picks one per-architecture layer.
-    let one = crate::reports(&krate.package(&[
+    let one = crate::support::reports(&krate.package(&[
         "--no-build",
         "-p",
         "fixture-arm64",
@@ -636,20 +619,20 @@ fn a_files_layer_with_two_architectures_stays_one_layer() {
 
 #[test]
 fn two_architectures_publish_two_versions_with_their_own_grants_and_manifests() {
-    let account = aws::fresh_account();
+    let account = moto::fresh_account();
     let krate = crate_with_elfs(
         &format!(
             "{TWO_ARCHS}\nregion = \"{}\"\nartifacts-account = \"{account}\"\n[package.metadata.layer.stages.dev]\naccounts = [\"222222222222\"]",
-            aws::REGION
+            moto::REGION
         ),
         &[
             ("release/fixture", "x86_64-2.26"),
             ("aarch64-unknown-linux-gnu/release/fixture", "aarch64-2.26"),
         ],
     );
-    let endpoint = &aws::moto().endpoint;
+    let proxy = Proxy::start(&moto().endpoint);
     let publish = || {
-        let mut cmd = aws::tool(endpoint);
+        let mut cmd = moto::tool(&proxy.endpoint);
         cmd.env("CARGO_TARGET_DIR", krate.target_dir())
             .args([
                 "publish",
@@ -660,12 +643,12 @@ fn two_architectures_publish_two_versions_with_their_own_grants_and_manifests() 
             ])
             .arg(krate.manifest())
             .arg("--assume-role")
-            .arg(aws::role(&account));
+            .arg(moto::role(&account));
         let out = cmd.output().unwrap();
         reports(&out)
     };
     let manifests = publish();
-    let lambda = aws::lambda_as(&account);
+    let lambda = moto::lambda_as(&account);
     assert_eq!(manifests.len(), 2);
     for (manifest, arch) in manifests.iter().zip(["x86_64", "arm64"]) {
         let name = format!("fixture-{arch}");
@@ -674,7 +657,7 @@ fn two_architectures_publish_two_versions_with_their_own_grants_and_manifests() 
         assert_eq!(manifest["version"], 1);
         assert_eq!(
             manifest["layer_version_arn"],
-            format!("arn:aws:lambda:{}:{account}:layer:{name}:1", aws::REGION).as_str()
+            format!("arn:aws:lambda:{}:{account}:layer:{name}:1", moto::REGION).as_str()
         );
         assert_eq!(lambda.versions(&name), [1]);
         assert_eq!(

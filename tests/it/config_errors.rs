@@ -2,14 +2,15 @@
 //! bad value must stop the run with the documented exit code, one `error: ` line on stderr that
 //! names the Cargo.toml, the key path and the bad value, and no zip written.
 
-mod common;
-
 use std::path::Path;
 
 use cargo_layer::project::config::{Builder, LayerKind};
 use cargo_layer::project::limits;
 use cargo_layer::project::{self, Selection};
-use common::{TempCrate, error_line, example_manifest, fixture_manifest};
+
+use crate::support::{
+    TempCrate, error_line, example_manifest, fixture_manifest, layer_crate, success,
+};
 
 const CONFIG: i32 = 3;
 const PACKAGE: i32 = 5;
@@ -37,16 +38,6 @@ fn check_error(krate: &TempCrate, file: &Path, code: i32, key: &str, needles: &[
     }
     assert!(out.stdout.is_empty(), "nothing on stdout on failure");
     assert_eq!(krate.zips(), Vec::<std::path::PathBuf>::new(), "no zip");
-}
-
-/// A bin crate `fixture` whose `[package.metadata.layer]` body is `layer`, plus `files`.
-fn layer_crate(layer: &str, files: &[(&str, &str)]) -> TempCrate {
-    let manifest = fixture_manifest(&format!("[package.metadata.layer]\n{layer}"));
-    let krate = TempCrate::new(&[("Cargo.toml", &manifest), ("src/main.rs", "fn main() {}\n")]);
-    for (path, contents) in files {
-        krate.write(path, contents);
-    }
-    krate
 }
 
 /// The common case: `key` is relative to `package.metadata.layer`.
@@ -179,7 +170,7 @@ fn description_at_the_limit_is_accepted() {
         ),
         &[("a.txt", "a")],
     );
-    common::success(&krate.package(&["--no-build"]));
+    success(&krate.package(&["--no-build"]));
 }
 
 #[test]

@@ -1,10 +1,10 @@
 //! The documented bad-input table only names tests that exist.
 
-use std::path::Path;
+use crate::support::repo_root;
 
 #[test]
 fn every_test_named_in_docs_errors_md_exists() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = repo_root();
     let table = std::fs::read_to_string(root.join("docs/errors.md")).unwrap();
     let sources: String = [
         "config_errors",
@@ -18,7 +18,7 @@ fn every_test_named_in_docs_errors_md_exists() {
         "build_for_lambda",
     ]
     .iter()
-    .map(|f| std::fs::read_to_string(root.join(format!("tests/{f}.rs"))).unwrap())
+    .map(|f| std::fs::read_to_string(root.join(format!("tests/it/{f}.rs"))).unwrap())
     .collect();
     let mut named = 0;
     for row in table
@@ -40,4 +40,48 @@ fn every_test_named_in_docs_errors_md_exists() {
         .count();
     assert!(cases >= 30, "at least 30 documented cases, found {cases}");
     assert!(named >= cases, "every case names a test");
+}
+
+/// `tests/...rs` paths a text names.
+fn test_paths(text: &str) -> Vec<String> {
+    text.match_indices("tests/")
+        .filter(|(at, _)| !text[..*at].ends_with(|c: char| c.is_alphanumeric() || c == '/'))
+        .map(|(at, _)| {
+            text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '/' | '.'))
+                .collect::<String>()
+        })
+        .map(|path| path.trim_end_matches('.').to_string())
+        .filter(|path| path.ends_with(".rs"))
+        .collect()
+}
+
+#[test]
+fn every_test_file_the_docs_name_exists() {
+    assert_eq!(
+        test_paths("see `tests/it/faults.rs`, tests/it/docs.rs. and not atests/x.rs"),
+        ["tests/it/faults.rs", "tests/it/docs.rs"]
+    );
+    let root = repo_root();
+    let mut docs = vec![root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            docs.push(path);
+        }
+    }
+    let mut named = 0;
+    for doc in &docs {
+        let text = std::fs::read_to_string(doc).unwrap();
+        for path in test_paths(&text) {
+            assert!(
+                root.join(&path).is_file(),
+                "{} names {path}, which does not exist",
+                doc.display()
+            );
+            named += 1;
+        }
+    }
+    assert!(named >= 10, "the docs name the test files, found {named}");
 }

@@ -2,22 +2,18 @@
 //! stand-in for Lambda's Extensions API and check it registers, sees an INVOKE, and exits on
 //! SHUTDOWN.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response, body::Incoming};
-use hyper_util::rt::TokioIo;
+
+use crate::support::{Reply, example_manifest, examples_target_dir, serve};
 
 /// The Extensions API calls seen, as "METHOD path [header]".
 type Seen = Arc<Mutex<Vec<String>>>;
 
-async fn extensions_api(
-    req: Request<Incoming>,
-    seen: Seen,
-) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
+async fn extensions_api(req: Request<Incoming>, seen: Seen) -> Reply {
     let header = |name: &str| {
         req.headers()
             .get(name)
@@ -53,10 +49,10 @@ async fn extensions_api(
 
 /// Build the example (a no-op when it is fresh) and return its binary.
 fn hello_binary() -> std::path::PathBuf {
-    let target = common::examples_target_dir();
+    let target = examples_target_dir();
     let build = std::process::Command::new(env!("CARGO"))
         .args(["build", "--release", "--quiet", "--manifest-path"])
-        .arg(common::example_manifest("hello-extension"))
+        .arg(example_manifest("hello-extension"))
         .env("CARGO_TARGET_DIR", &target)
         .status()
         .unwrap();
@@ -68,31 +64,9 @@ fn hello_binary() -> std::path::PathBuf {
 fn hello_extension_registers_handles_invoke_and_shuts_down() {
     let binary = hello_binary();
 
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let address = listener.local_addr().unwrap();
     let seen: Seen = Arc::default();
     let served = seen.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            loop {
-                let (stream, _) = listener.accept().await.unwrap();
-                let seen = served.clone();
-                tokio::spawn(async move {
-                    let service =
-                        hyper::service::service_fn(move |req| extensions_api(req, seen.clone()));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-    });
+    let address = serve(move |req| extensions_api(req, served.clone()));
 
     let output = std::process::Command::new(binary)
         .env("AWS_LAMBDA_RUNTIME_API", address.to_string())

@@ -3,12 +3,11 @@
 //! call at a seeded rate. Whatever happens, the end state must be exactly one version for the
 //! content hash, every grant in place, and a manifest that tells the truth.
 
-mod aws;
-
 use std::collections::BTreeSet;
 
-use aws::proxy::{ALL_FAULTS, Proxy};
-use aws::{FilesCrate, fresh_account, json, lambda_as, moto};
+use crate::support::moto::{self, fresh_account, lambda_as, moto};
+use crate::support::proxy::{ALL_FAULTS, Proxy};
+use crate::support::{FilesCrate, ctrl_c, json, stderr, wait_for};
 
 /// Probability that any one Lambda call meets a fault.
 const RATE: f64 = 0.3;
@@ -53,7 +52,7 @@ fn publish_through_faults(krate: &FilesCrate, proxy: &Proxy) -> serde_json::Valu
         assert!(
             matches!(code, Some(7) | Some(8)),
             "a failed run exits 7 or 8, not {code:?}: {}",
-            aws::stderr(&run)
+            stderr(&run)
         );
     }
     panic!("three runs did not converge");
@@ -138,12 +137,11 @@ fn a_lost_publish_response_is_found_instead_of_publishing_twice() {
             .run(&proxy.endpoint, &["publish", "--message-format", "json"])
             .success(),
     );
-    let publishes = proxy
-        .calls()
-        .iter()
-        .filter(|c| c.operation == "PublishLayerVersion")
-        .count();
-    assert_eq!(publishes, 1, "no blind retry of PublishLayerVersion");
+    assert_eq!(
+        proxy.count("PublishLayerVersion"),
+        1,
+        "no blind retry of PublishLayerVersion"
+    );
     assert_eq!(out["version"], 1);
     assert!(
         out["notes"][0]
@@ -196,7 +194,7 @@ fn a_failed_grant_is_recorded_and_a_rerun_finishes_it_without_a_new_version() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(krate.layer_manifest()).unwrap()).unwrap();
     assert_eq!(manifest, out, "the manifest records the partial result");
-    assert!(aws::stderr(&run).contains("running the same command again"));
+    assert!(stderr(&run).contains("running the same command again"));
 
     let out = json(
         &krate
@@ -246,33 +244,23 @@ fn ctrl_c_leaves_no_half_written_files() {
     let krate = FilesCrate::new(&fresh_account(), STAGES);
     let proxy = Proxy::start(&moto().endpoint);
     proxy.stall("PublishLayerVersion", 1, std::time::Duration::from_secs(30));
-    let child = aws::tool_process(&proxy.endpoint)
+    let child = moto::tool_process(&proxy.endpoint)
         .args(["publish", "-q", "--manifest-path"])
         .arg(krate.manifest_path())
         .arg("--assume-role")
-        .arg(aws::role(&krate.account))
+        .arg(moto::role(&krate.account))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     // Wait (bounded) until the publish request is in flight, then press Ctrl-C.
-    let in_flight = (0..600).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        proxy
-            .calls()
-            .iter()
-            .any(|c| c.operation == "PublishLayerVersion")
-    });
+    let in_flight = wait_for(|| proxy.count("PublishLayerVersion") > 0);
     assert!(
         in_flight,
         "the publish call never started: {:?}",
         proxy.calls()
     );
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    ctrl_c(&child);
     let output = child.wait_with_output().unwrap();
     assert_eq!(
         output.status.code(),

@@ -1,13 +1,11 @@
 //! Ctrl-C while `package` runs cargo build: the run stops at a safe point with exit 130 and
 //! writes no zip and leaves no temporary file.
 
-mod common;
-
-use common::TempCrate;
+use crate::support::{TempCrate, cargo_layer_process, ctrl_c, fixture_manifest, wait_for};
 
 #[test]
 fn ctrl_c_during_the_build_writes_nothing_and_exits_130() {
-    let manifest = common::fixture_manifest("[package.metadata.layer]\nkind = \"bin\"\n");
+    let manifest = fixture_manifest("[package.metadata.layer]\nkind = \"bin\"\n");
     // The build script says it started, then takes a while.
     let build_rs = r#"fn main() {
         std::fs::write(std::env::var("BUILD_STARTED").unwrap(), "").unwrap();
@@ -19,7 +17,7 @@ fn ctrl_c_during_the_build_writes_nothing_and_exits_130() {
         ("src/main.rs", "fn main() {}\n"),
     ]);
     let started = krate.root.join("build-started");
-    let child = common::cargo_layer_process(&krate.target_dir())
+    let child = cargo_layer_process(&krate.target_dir())
         .args(["package", "-q", "--manifest-path"])
         .arg(krate.manifest())
         .env("BUILD_STARTED", &started)
@@ -27,16 +25,9 @@ fn ctrl_c_during_the_build_writes_nothing_and_exits_130() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let building = (0..1200).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        started.exists()
-    });
+    let building = wait_for(|| started.exists());
     assert!(building, "the build script never ran");
-    let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    ctrl_c(&child);
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");

@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 
 use cargo_layer::error::Kind;
 use cargo_layer::pack::layout::{Artifacts, Entry, plan};
-use cargo_layer::project::config::{Include, KeyOrigin, LayerConfig, LayerKind};
+use cargo_layer::project::config::LayerKind;
 use tempfile::TempDir;
+
+use crate::support::layer_config;
 
 /// A package directory with files at (path, contents, mode).
 fn package(files: &[(&str, &str, u32)]) -> (TempDir, PathBuf) {
@@ -20,31 +22,6 @@ fn package(files: &[(&str, &str, u32)]) -> (TempDir, PathBuf) {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode)).unwrap();
     }
     (dir, root)
-}
-
-fn layer(root: &Path, kind: LayerKind, bins: &[&str], include: &[(&str, &str)]) -> LayerConfig {
-    LayerConfig {
-        package: "fixture".into(),
-        manifest_path: root.join("Cargo.toml"),
-        package_root: root.to_path_buf(),
-        name: "fixture".into(),
-        description: None,
-        kind,
-        bins: bins.iter().map(|b| b.to_string()).collect(),
-        cdylib: (kind == LayerKind::Lib).then(|| "fixture".to_string()),
-        include: include
-            .iter()
-            .map(|(from, to)| Include {
-                from: from.to_string(),
-                to: to.to_string(),
-            })
-            .collect(),
-        include_origin: KeyOrigin {
-            file: root.join("Cargo.toml"),
-            prefix: "package.metadata.layer".into(),
-        },
-        ..Default::default()
-    }
 }
 
 /// Artifacts for bins built at `<root>/target/release/<bin>`.
@@ -74,7 +51,7 @@ fn extension_bins_go_to_extensions() {
     let (_dir, root) = package(&[]);
     let artifacts = built(&root, &["zeta", "alpha"]);
     let entries = plan(
-        &layer(&root, LayerKind::Extension, &["zeta", "alpha"], &[]),
+        &layer_config(&root, LayerKind::Extension, &["zeta", "alpha"], &[]),
         &artifacts,
     )
     .unwrap();
@@ -92,7 +69,7 @@ fn runtime_bin_becomes_bootstrap() {
     let (_dir, root) = package(&[]);
     let artifacts = built(&root, &["my-runtime"]);
     let entries = plan(
-        &layer(&root, LayerKind::Runtime, &["my-runtime"], &[]),
+        &layer_config(&root, LayerKind::Runtime, &["my-runtime"], &[]),
         &artifacts,
     )
     .unwrap();
@@ -105,7 +82,11 @@ fn runtime_bin_becomes_bootstrap() {
 fn bin_kind_goes_to_bin() {
     let (_dir, root) = package(&[]);
     let artifacts = built(&root, &["tool"]);
-    let entries = plan(&layer(&root, LayerKind::Bin, &["tool"], &[]), &artifacts).unwrap();
+    let entries = plan(
+        &layer_config(&root, LayerKind::Bin, &["tool"], &[]),
+        &artifacts,
+    )
+    .unwrap();
     assert_eq!(paths(&entries), [p("bin/tool", 0o755)]);
 }
 
@@ -116,7 +97,7 @@ fn lib_kind_goes_to_lib() {
         bins: BTreeMap::new(),
         cdylib: Some(root.join("target/release/libfixture.so")),
     };
-    let entries = plan(&layer(&root, LayerKind::Lib, &[], &[]), &artifacts).unwrap();
+    let entries = plan(&layer_config(&root, LayerKind::Lib, &[], &[]), &artifacts).unwrap();
     assert_eq!(paths(&entries), [p("lib/libfixture.so", 0o755)]);
     assert!(entries[0].built);
 }
@@ -127,7 +108,7 @@ fn files_kind_has_only_includes() {
     // Stray artifacts are ignored for kind = "files".
     let artifacts = built(&root, &["tool"]);
     let entries = plan(
-        &layer(
+        &layer_config(
             &root,
             LayerKind::Files,
             &[],
@@ -145,7 +126,7 @@ fn files_kind_has_only_includes() {
 fn missing_artifact_is_a_package_error() {
     let (_dir, root) = package(&[]);
     let err = plan(
-        &layer(&root, LayerKind::Extension, &["ghost"], &[]),
+        &layer_config(&root, LayerKind::Extension, &["ghost"], &[]),
         &Artifacts::default(),
     )
     .unwrap_err();
@@ -164,7 +145,7 @@ const TREE: &[(&str, &str, u32)] = &[
 fn directory_include_keeps_its_name_and_relative_paths() {
     let (_dir, root) = package(TREE);
     let entries = plan(
-        &layer(&root, LayerKind::Files, &[], &[("assets", "")]),
+        &layer_config(&root, LayerKind::Files, &[], &[("assets", "")]),
         &Artifacts::default(),
     )
     .unwrap();
@@ -182,7 +163,7 @@ fn directory_include_keeps_its_name_and_relative_paths() {
 fn directory_include_into_a_directory() {
     let (_dir, root) = package(TREE);
     let entries = plan(
-        &layer(&root, LayerKind::Files, &[], &[("assets", "share/")]),
+        &layer_config(&root, LayerKind::Files, &[], &[("assets", "share/")]),
         &Artifacts::default(),
     )
     .unwrap();
@@ -201,7 +182,7 @@ fn directory_include_into_a_directory() {
 fn glob_matching_directories_keeps_paths_below_the_glob_base() {
     let (_dir, root) = package(TREE);
     let entries = plan(
-        &layer(&root, LayerKind::Files, &[], &[("assets/*", "./data/")]),
+        &layer_config(&root, LayerKind::Files, &[], &[("assets/*", "./data/")]),
         &Artifacts::default(),
     )
     .unwrap();
@@ -220,7 +201,7 @@ fn recursive_glob() {
         ("assets/sub/skip.md", "m", 0o644),
     ]);
     let entries = plan(
-        &layer(&root, LayerKind::Files, &[], &[("assets/**/*.txt", "t/")]),
+        &layer_config(&root, LayerKind::Files, &[], &[("assets/**/*.txt", "t/")]),
         &Artifacts::default(),
     )
     .unwrap();
@@ -237,7 +218,7 @@ fn double_star_takes_every_file_below_a_directory_without_subfolders() {
         ("other.txt", "o", 0o644),
     ]);
     let entries = plan(
-        &layer(&root, LayerKind::Files, &[], &[("lib/**", "lib/")]),
+        &layer_config(&root, LayerKind::Files, &[], &[("lib/**", "lib/")]),
         &Artifacts::default(),
     )
     .unwrap();
@@ -255,7 +236,7 @@ fn double_star_keeps_nested_paths_below_the_glob_base() {
         ("lib/python/pkg/init.py", "i", 0o644),
     ]);
     let entries = plan(
-        &layer(&root, LayerKind::Files, &[], &[("lib/**", "")]),
+        &layer_config(&root, LayerKind::Files, &[], &[("lib/**", "")]),
         &Artifacts::default(),
     )
     .unwrap();
@@ -272,7 +253,7 @@ fn double_star_in_the_middle_matches_zero_or_more_directories() {
         ("share/a/b/y.txt", "n", 0o644),
     ]);
     let entries = plan(
-        &layer(&root, LayerKind::Files, &[], &[("share/**/x.yaml", "etc/")]),
+        &layer_config(&root, LayerKind::Files, &[], &[("share/**/x.yaml", "etc/")]),
         &Artifacts::default(),
     )
     .unwrap();
@@ -287,7 +268,7 @@ fn star_does_not_match_dotfiles() {
         ("config/.secret.yaml", "s", 0o644),
     ]);
     let entries = plan(
-        &layer(&root, LayerKind::Files, &[], &[("config/*.yaml", "")]),
+        &layer_config(&root, LayerKind::Files, &[], &[("config/*.yaml", "")]),
         &Artifacts::default(),
     )
     .unwrap();
@@ -299,7 +280,7 @@ fn star_does_not_match_dotfiles() {
 fn to_without_slash_renames_one_file() {
     let (_dir, root) = package(&[("config/app.yaml", "a", 0o644)]);
     let entries = plan(
-        &layer(
+        &layer_config(
             &root,
             LayerKind::Files,
             &[],
@@ -316,7 +297,7 @@ fn to_without_slash_renames_one_file() {
 fn plain_file_include_keeps_only_its_name() {
     let (_dir, root) = package(&[("config/app.yaml", "a", 0o644)]);
     let entries = plan(
-        &layer(&root, LayerKind::Files, &[], &[("config/app.yaml", "etc/")]),
+        &layer_config(&root, LayerKind::Files, &[], &[("config/app.yaml", "etc/")]),
         &Artifacts::default(),
     )
     .unwrap();
@@ -333,7 +314,7 @@ fn include_modes_follow_the_exec_bit_only() {
         ("scripts/data-readonly", "d", 0o444),
     ]);
     let entries = plan(
-        &layer(&root, LayerKind::Files, &[], &[("scripts/*", "bin/")]),
+        &layer_config(&root, LayerKind::Files, &[], &[("scripts/*", "bin/")]),
         &Artifacts::default(),
     )
     .unwrap();
@@ -357,7 +338,7 @@ fn files_lambda_starts_are_always_executable() {
         ("rt/bootstrap", "#!/bin/sh", 0o600),
     ]);
     let entries = plan(
-        &layer(
+        &layer_config(
             &root,
             LayerKind::Files,
             &[],
@@ -390,14 +371,14 @@ fn output_is_sorted_whatever_the_include_order() {
     let artifacts = built(&root, &["tool"]);
     let includes = [("z.txt", ""), ("m/*", "docs/"), ("b.txt", "")];
     let forward = plan(
-        &layer(&root, LayerKind::Bin, &["tool"], &includes),
+        &layer_config(&root, LayerKind::Bin, &["tool"], &includes),
         &artifacts,
     )
     .unwrap();
     let mut reversed_includes = includes;
     reversed_includes.reverse();
     let backward = plan(
-        &layer(&root, LayerKind::Bin, &["tool"], &reversed_includes),
+        &layer_config(&root, LayerKind::Bin, &["tool"], &reversed_includes),
         &artifacts,
     )
     .unwrap();
@@ -417,7 +398,7 @@ fn output_is_sorted_whatever_the_include_order() {
 fn duplicate_destination_is_an_error() {
     let (_dir, root) = package(&[("a/x.txt", "a", 0o644), ("b/x.txt", "b", 0o644)]);
     let err = plan(
-        &layer(
+        &layer_config(
             &root,
             LayerKind::Files,
             &[],
@@ -438,7 +419,7 @@ fn include_colliding_with_a_built_binary_is_an_error() {
     let (_dir, root) = package(&[("tool", "script", 0o755)]);
     let artifacts = built(&root, &["tool"]);
     let err = plan(
-        &layer(&root, LayerKind::Bin, &["tool"], &[("tool", "bin/")]),
+        &layer_config(&root, LayerKind::Bin, &["tool"], &[("tool", "bin/")]),
         &artifacts,
     )
     .unwrap_err();
@@ -451,7 +432,7 @@ fn file_and_directory_clash_is_an_error() {
     let (_dir, root) = package(&[("notes.txt", "n", 0o644)]);
     let artifacts = built(&root, &["tool"]);
     let err = plan(
-        &layer(&root, LayerKind::Bin, &["tool"], &[("notes.txt", "bin")]),
+        &layer_config(&root, LayerKind::Bin, &["tool"], &[("notes.txt", "bin")]),
         &artifacts,
     )
     .unwrap_err();
@@ -467,7 +448,7 @@ fn file_and_directory_clash_is_an_error() {
 fn include_errors_name_the_manifest_and_key() {
     let (_dir, root) = package(&[("a.txt", "a", 0o644)]);
     let err = plan(
-        &layer(
+        &layer_config(
             &root,
             LayerKind::Files,
             &[],

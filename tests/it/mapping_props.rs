@@ -7,8 +7,10 @@ use std::io::Cursor;
 
 use cargo_layer::pack::archive;
 use cargo_layer::pack::layout::{self, Artifacts};
-use cargo_layer::project::config::{Include, KeyOrigin, LayerConfig, LayerKind};
+use cargo_layer::project::config::LayerKind;
 use proptest::prelude::*;
+
+use crate::support::layer_config;
 
 fn segment() -> impl Strategy<Value = String> {
     // Letters, digits, spaces, dots, dashes, underscores and a little Unicode; '.' and '..' excluded.
@@ -34,25 +36,6 @@ fn is_hidden(path: &str) -> bool {
     path.split('/').any(|segment| segment.starts_with('.'))
 }
 
-fn layer(root: &std::path::Path, from: &str, to: &str) -> LayerConfig {
-    LayerConfig {
-        package: "props".into(),
-        manifest_path: root.join("Cargo.toml"),
-        package_root: root.to_path_buf(),
-        name: "props".into(),
-        kind: LayerKind::Files,
-        include: vec![Include {
-            from: from.into(),
-            to: to.into(),
-        }],
-        include_origin: KeyOrigin {
-            file: root.join("Cargo.toml"),
-            prefix: "package.metadata.layer".into(),
-        },
-        ..Default::default()
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
 
@@ -75,7 +58,10 @@ proptest! {
             // `tree/*` matches only the top level, plus whole directories below it.
             .map(|p| if from == "tree" { format!("{to}tree/{p}") } else { format!("{to}{p}") })
             .collect();
-        let planned = layout::plan(&layer(root, from, to), &Artifacts::default());
+        let planned = layout::plan(
+            &layer_config(root, LayerKind::Files, &[], &[(from, to)]),
+            &Artifacts::default(),
+        );
         if expected.is_empty() {
             prop_assert!(planned.is_err(), "a glob that matches nothing is an error");
             return Ok(());

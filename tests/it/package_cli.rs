@@ -1,22 +1,18 @@
 //! `cargo layer package` end to end on the examples. Each example is built at most once per run,
 //! into the shared `target/test-examples`; everything after that uses `--no-build`.
 
-mod common;
-
 use std::io::{Cursor, Read};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
-use base64::Engine;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use zip::ZipArchive;
 
-use common::{
-    TempCrate, cargo_layer, error_line, example_manifest, examples_target_dir, fixture_manifest,
-    success,
+use crate::support::{
+    TempCrate, cargo_layer, code_sha256, error_line, example_manifest, examples_target_dir,
+    layer_crate, repo_root, reports, sha256_hex, stderr, success, which,
 };
 
 /// `package --manifest-path <manifest> <args>` against the shared example target dir.
@@ -30,20 +26,12 @@ fn package_example(example: &str, args: &[&str]) -> std::process::Output {
         .expect("run cargo-layer")
 }
 
-/// One JSON object per stdout line.
-fn reports(stdout: &str) -> Vec<Value> {
-    stdout
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
-        .collect()
-}
-
 /// The one real build of examples/hello-extension, and its JSON report.
 fn hello() -> &'static Value {
     static REPORT: OnceLock<Value> = OnceLock::new();
     REPORT.get_or_init(|| {
         let out = package_example("hello-extension", &["--message-format", "json"]);
-        let mut reports = reports(&success(&out));
+        let mut reports = reports(&out);
         assert_eq!(reports.len(), 1, "one layer");
         reports.remove(0)
     })
@@ -54,7 +42,7 @@ fn workspace() -> &'static [Value] {
     static REPORTS: OnceLock<Vec<Value>> = OnceLock::new();
     REPORTS.get_or_init(|| {
         let out = package_example("workspace", &["--message-format", "json"]);
-        reports(&success(&out))
+        reports(&out)
     })
 }
 
@@ -64,19 +52,11 @@ fn str_field<'a>(report: &'a Value, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("`{key}` is a string in {report}"))
 }
 
-fn code_sha256(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
-}
-
 /// The zip a report points at, checked against the report's digests and size.
 fn zip_of(report: &Value) -> Vec<u8> {
     let bytes = std::fs::read(str_field(report, "zip")).expect("the reported zip exists");
     assert_eq!(code_sha256(&bytes), str_field(report, "code_sha256"));
-    let hex: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    assert_eq!(hex, str_field(report, "sha256"));
+    assert_eq!(sha256_hex(&bytes), str_field(report, "sha256"));
     assert_eq!(report["zip_size"].as_u64(), Some(bytes.len() as u64));
     bytes
 }
@@ -102,12 +82,6 @@ fn host_arch() -> &'static str {
         "aarch64" => "arm64",
         other => other,
     }
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -219,7 +193,7 @@ fn touched_and_chmodded_binary_packs_to_the_same_code_sha256() {
         .args(["--no-build", "--message-format", "json"])
         .output()
         .unwrap();
-    let again = reports(&success(&out));
+    let again = reports(&out);
     assert_eq!(again.len(), 1);
     assert_eq!(
         str_field(&again[0], "code_sha256"),
@@ -263,7 +237,7 @@ fn human_output_on_stdout_progress_on_stderr() {
         "{stdout}"
     );
     assert!(!stdout.contains("packing"), "progress stays off stdout");
-    let stderr = common::stderr(&out);
+    let stderr = stderr(&out);
     assert!(stderr.contains("packing layer hello-extension"), "{stderr}");
     assert!(!stderr.contains("CodeSha256"), "results stay off stderr");
 
@@ -278,7 +252,7 @@ fn human_output_on_stdout_progress_on_stderr() {
         ],
     );
     assert_eq!(success(&quiet), stdout);
-    assert_eq!(common::stderr(&quiet), "");
+    assert_eq!(crate::support::stderr(&quiet), "");
 }
 
 // ---- examples/workspace ----
@@ -306,7 +280,7 @@ fn workspace_packs_both_layers() {
     assert_eq!(files["kind"], "files");
     assert_eq!(files["package"], "app-config");
     assert_eq!(files["compatible_architectures"], serde_json::json!([]));
-    let root = common::repo_root().join("examples/workspace/app-config/config");
+    let root = repo_root().join("examples/workspace/app-config/config");
     let app = std::fs::read(root.join("app.yaml")).unwrap();
     let endpoints = std::fs::read(root.join("endpoints.yaml")).unwrap();
     assert_eq!(
@@ -358,7 +332,7 @@ fn app_config(out_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> std::proc
 fn dash_p_packs_one_layer_into_out_dir() {
     let out_dir = tempfile::tempdir().unwrap();
     let out = app_config(out_dir.path(), &[], &[]);
-    let reports = reports(&success(&out));
+    let reports = reports(&out);
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0]["name"], "app-config-files");
     let zip = out_dir.path().join("app-config-files.zip");
@@ -400,9 +374,9 @@ fn invoked_through_cargo_as_cargo_layer_layer() {
 fn source_date_epoch_sets_entry_times() {
     let plain = tempfile::tempdir().unwrap();
     let dated = tempfile::tempdir().unwrap();
-    let base = reports(&success(&app_config(plain.path(), &[], &[])));
+    let base = reports(&app_config(plain.path(), &[], &[]));
     let out = app_config(dated.path(), &[], &[("SOURCE_DATE_EPOCH", "1700000000")]);
-    let later = reports(&success(&out));
+    let later = reports(&out);
     assert_ne!(
         str_field(&base[0], "code_sha256"),
         str_field(&later[0], "code_sha256")
@@ -441,8 +415,7 @@ fn usage_error_exits_2() {
 /// A bin crate `fixture` with `layer` as its layer table and `binary` put where
 /// `--no-build` looks for it.
 fn crate_with_binary(layer: &str, binary: impl FnOnce(&Path)) -> TempCrate {
-    let manifest = fixture_manifest(&format!("[package.metadata.layer]\n{layer}"));
-    let krate = TempCrate::new(&[("Cargo.toml", &manifest), ("src/main.rs", "fn main() {}\n")]);
+    let krate = layer_crate(layer, &[]);
     let path = krate.target_dir().join("release/fixture");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     binary(&path);
@@ -531,9 +504,9 @@ fn target_lambda_does_not_run_is_a_config_error() {
 
 #[test]
 fn iam_policy_is_scoped_to_the_layer_arns() {
-    let out = common::cargo_layer(&common::examples_target_dir())
+    let out = cargo_layer(&examples_target_dir())
         .args(["iam-policy", "--manifest-path"])
-        .arg(common::example_manifest("hello-extension"))
+        .arg(example_manifest("hello-extension"))
         .output()
         .unwrap();
     assert!(out.status.success());

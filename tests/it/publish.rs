@@ -1,10 +1,9 @@
 //! publish / promote / revoke / status against a real local Lambda and STS API (moto server).
 //! Every test works in an account of its own.
 
-mod aws;
-
-use aws::proxy::Proxy;
-use aws::{FilesCrate, fresh_account, json, lambda_as, moto, stderr};
+use crate::support::moto::{self, fresh_account, lambda_as, moto};
+use crate::support::proxy::Proxy;
+use crate::support::{FilesCrate, examples_target_dir, json, json_lines, repo_root, stderr};
 
 const STAGES: &str = r#"
 dev = { accounts = ["222222222222"] }
@@ -351,7 +350,8 @@ fn revoke_removes_only_its_own_statements_and_status_reports_what_is_missing() {
 fn credentials_of_another_account_are_refused_before_any_write() {
     let krate = FilesCrate::new(&fresh_account(), STAGES);
     // No --assume-role: the dummy keys are moto's default account 123456789012.
-    let mut cmd = aws::tool(&moto().endpoint);
+    let proxy = Proxy::start(&moto().endpoint);
+    let mut cmd = moto::tool(&proxy.endpoint);
     let run = cmd
         .args([
             "publish",
@@ -476,16 +476,17 @@ fn credentials_from_the_environment_publish_the_example_extension() {
     // As aws-actions/configure-aws-credentials exports them: keys plus a session token.
     let account = "111111111111"; // examples/hello-extension's artifacts-account
     let lambda = lambda_as(account);
-    let (key, secret, token) = aws::assumed_keys(account);
-    let mut cmd = aws::tool(&moto().endpoint);
+    let (key, secret, token) = moto::assumed_keys(account);
+    let proxy = Proxy::start(&moto().endpoint);
+    let mut cmd = moto::tool(&proxy.endpoint);
     cmd.env("AWS_ACCESS_KEY_ID", key)
         .env("AWS_SECRET_ACCESS_KEY", secret)
         .env("AWS_SESSION_TOKEN", token)
-        .env("CARGO_TARGET_DIR", aws::example_target_dir())
+        .env("CARGO_TARGET_DIR", examples_target_dir())
         .args([
             "publish",
             "--manifest-path",
-            aws::repo_root()
+            repo_root()
                 .join("examples/hello-extension/Cargo.toml")
                 .to_str()
                 .unwrap(),
@@ -502,14 +503,6 @@ fn credentials_from_the_environment_publish_the_example_extension() {
         lambda.statement_ids("hello-extension", version),
         vec!["cargo-layer-dev-222222222222".to_string()]
     );
-}
-
-/// Every JSON object printed on stdout, one per line.
-fn json_lines(assert: &assert_cmd::assert::Assert) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(&assert.get_output().stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
 }
 
 #[test]
@@ -569,15 +562,13 @@ fn several_regions_get_one_version_each_and_a_manifest_each() {
 
 #[test]
 fn the_workspace_example_publishes_both_layers_with_inherited_defaults() {
-    let (key, secret, token) = aws::assumed_keys("111111111111");
-    let mut cmd = aws::tool(&moto().endpoint);
+    let (key, secret, token) = moto::assumed_keys("111111111111");
+    let proxy = Proxy::start(&moto().endpoint);
+    let mut cmd = moto::tool(&proxy.endpoint);
     cmd.env("AWS_ACCESS_KEY_ID", key)
         .env("AWS_SECRET_ACCESS_KEY", secret)
         .env("AWS_SESSION_TOKEN", token)
-        .env(
-            "CARGO_TARGET_DIR",
-            aws::example_target_dir().join("workspace"),
-        )
+        .env("CARGO_TARGET_DIR", examples_target_dir().join("workspace"))
         .args([
             "publish",
             "--stage",
@@ -586,7 +577,7 @@ fn the_workspace_example_publishes_both_layers_with_inherited_defaults() {
             "json",
             "--manifest-path",
         ])
-        .arg(aws::repo_root().join("examples/workspace/Cargo.toml"));
+        .arg(repo_root().join("examples/workspace/Cargo.toml"));
     let outs = json_lines(&cmd.assert().success());
     let names: Vec<&str> = outs.iter().map(|o| o["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["shared-tools", "app-config-files"]);

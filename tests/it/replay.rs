@@ -23,6 +23,8 @@ use cargo_layer::aws::layers::{Layer, Version};
 use cargo_layer::aws::policy::Target;
 use cargo_layer::output::progress::Progress;
 
+use crate::support::block_on;
+
 const LAYER: &str = "hello";
 const ARN: &str = "arn:aws:lambda:eu-central-1:111111111111:layer:hello";
 const CODE: &str = "88NlK8yq5ogouk7uW0BstGjk5o7cLMPlCUFKc+rooak=";
@@ -81,14 +83,6 @@ fn wanted() -> Vec<Wanted> {
             target: Target::Organization("o-abcdefghij".into()),
         },
     ]
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
 }
 
 #[test]

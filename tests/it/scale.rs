@@ -1,22 +1,14 @@
 //! Many regions at once, zips over 50 MB through S3, stages too large for one policy refused
 //! up front, organization and public grants, and prune, against moto server.
 
-mod aws;
-
-use aws::proxy::Proxy;
-use aws::{FilesCrate, create_bucket, fresh_account, json, lambda_as, moto, stderr};
+use crate::support::moto::{create_bucket, fresh_account, lambda_as, moto};
+use crate::support::proxy::Proxy;
+use crate::support::{FilesCrate, json, json_lines, stderr};
 
 const STAGES: &str = r#"
 dev = { accounts = ["222222222222"] }
 prod = { accounts = ["333333333333"] }
 "#;
-
-fn json_lines(assert: &assert_cmd::assert::Assert) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(&assert.get_output().stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
-}
 
 fn bucket(account: &str, region: &str) -> String {
     format!("artifacts-{account}-{region}")
@@ -130,12 +122,12 @@ fn a_layer_over_50_mb_goes_through_s3_once() {
     assert_eq!(out["code_sha256"], code.as_str());
     let lambda = lambda_as(&krate.account);
     assert_eq!(lambda.code_sha256(&krate.name, 1), code);
-    let parts = proxy
-        .calls()
-        .iter()
-        .filter(|c| c.operation == "UploadPart")
-        .count();
-    assert_eq!(parts, 4, "53 MB in 16 MiB parts: {:?}", proxy.calls());
+    assert_eq!(
+        proxy.count("UploadPart"),
+        4,
+        "53 MB in 16 MiB parts: {:?}",
+        proxy.calls()
+    );
 
     // A new version of the same zip (other runtimes) finds the object and uploads nothing.
     krate.edit(

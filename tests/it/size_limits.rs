@@ -1,8 +1,6 @@
 //! Lambda's size limits and unreadable inputs, checked before any zip is written.
 
-mod common;
-
-use common::{TempCrate, error_line};
+use crate::support::{TempCrate, error_line};
 
 fn files_layer(files: &[(&str, &str)]) -> TempCrate {
     let manifest = "[package]\nname = \"sizes\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n\n[package.metadata.layer]\nkind = \"files\"\ninclude = [{ from = \"data/*\", to = \"data/\" }]\n";

@@ -1,13 +1,38 @@
-//! `SOURCE_DATE_EPOCH` is read from the process environment, which is global: this binary holds
-//! exactly one test so nothing else can observe the variable while it is set.
+//! `SOURCE_DATE_EPOCH` is read from the process environment, which every test thread shares: the
+//! test runs again in a child process of this binary that holds only this test, and sets the
+//! variable there, so nothing else can observe it while it is set.
+
+use std::process::Command;
 
 use cargo_layer::pack::archive;
 use zip::DateTime;
 
+/// Set in the child process that runs the test body.
+const ALONE: &str = "CARGO_LAYER_TEST_ALONE";
+
 #[test]
 fn source_date_epoch_is_honoured() {
-    // SAFETY (edition 2024 `set_var`): the only test in this binary, so no other thread reads the
-    // environment concurrently.
+    if std::env::var_os(ALONE).is_none() {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "source_date_epoch::source_date_epoch_is_honoured",
+                "--test-threads=1",
+            ])
+            .env(ALONE, "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("test result: ok. 1 passed"), "{stdout}");
+        return;
+    }
+    // SAFETY (edition 2024 `set_var`): this process runs only this test, so no other thread
+    // reads the environment concurrently.
     unsafe { std::env::remove_var("SOURCE_DATE_EPOCH") };
     assert_eq!(archive::timestamp().unwrap(), DateTime::default());
 

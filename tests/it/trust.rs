@@ -3,13 +3,13 @@
 //! trust audit against moto server (through the recording proxy where calls are counted or
 //! faults injected).
 
-mod aws;
-
 use std::collections::BTreeSet;
 
-use aws::proxy::Proxy;
-use aws::{FilesCrate, fresh_account, json, lambda_as, moto, role, stderr};
 use cargo_layer::pack::archive;
+
+use crate::support::moto::{fresh_account, lambda_as, moto, role, tool};
+use crate::support::proxy::Proxy;
+use crate::support::{FilesCrate, error_line, json, stderr};
 
 const STAGES: &str = r#"
 dev = { accounts = ["222222222222"] }
@@ -61,22 +61,6 @@ fn publish_json(krate: &FilesCrate, endpoint: &str) -> serde_json::Value {
     )
 }
 
-fn error_line(assert: &assert_cmd::assert::Assert) -> String {
-    let err = stderr(assert);
-    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(lines.len(), 1, "one error line: {err}");
-    lines[0].to_string()
-}
-
-fn writes(proxy: &Proxy) -> Vec<String> {
-    proxy
-        .calls()
-        .into_iter()
-        .filter(|c| c.is_lambda_write())
-        .map(|c| c.operation)
-        .collect()
-}
-
 #[test]
 fn a_copied_marker_on_other_bytes_is_never_deleted() {
     let krate = FilesCrate::new(&fresh_account(), STAGES);
@@ -93,9 +77,9 @@ fn a_copied_marker_on_other_bytes_is_never_deleted() {
     assert_eq!(out["published"], false);
     assert_eq!(lambda.versions(&krate.name), [copy, real]);
     assert!(
-        !writes(&proxy).contains(&"DeleteLayerVersion".to_string()),
+        !proxy.writes().contains(&"DeleteLayerVersion".to_string()),
         "{:?}",
-        writes(&proxy)
+        proxy.writes()
     );
 }
 
@@ -141,7 +125,7 @@ fn twins_from_earlier_runs_are_reused_oldest_first_and_never_deleted() {
         notes(&out).contains(&format!("version(s) {newer} also carry")),
         "{out}"
     );
-    assert!(writes(&proxy).is_empty(), "{:?}", writes(&proxy));
+    assert!(proxy.writes().is_empty(), "{:?}", proxy.writes());
     let reads = proxy.calls().iter().filter(|c| c.is_lambda()).count();
     assert!(reads <= 3, "{:?}", proxy.calls());
 
@@ -249,8 +233,9 @@ fn the_manifest_file_name_follows_the_configured_regions() {
 #[test]
 fn arns_carry_the_partition_of_their_region() {
     let krate = FilesCrate::new(&fresh_account(), STAGES);
+    let proxy = Proxy::start(&moto().endpoint);
     for (region, partition) in [("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")] {
-        let run = aws::tool(&moto().endpoint)
+        let run = tool(&proxy.endpoint)
             .args(["iam-policy", "--region", region, "--manifest-path"])
             .arg(krate.manifest_path())
             .assert()
@@ -416,11 +401,7 @@ fn a_revoke_whose_response_was_lost_reports_the_grant_removed() {
         out["removed"][0]["statement_id"],
         "cargo-layer-dev-222222222222"
     );
-    let removes = proxy
-        .calls()
-        .iter()
-        .filter(|c| c.operation == "RemoveLayerVersionPermission")
-        .count();
+    let removes = proxy.count("RemoveLayerVersionPermission");
     assert!(
         removes >= 2,
         "the lost call was retried: {:?}",
@@ -468,7 +449,7 @@ fn a_failed_assume_role_is_one_line_naming_the_role_and_the_fix() {
         line.contains("AccessDenied") && line.contains("trust policy"),
         "{line}"
     );
-    assert!(writes(&proxy).is_empty());
+    assert!(proxy.writes().is_empty());
 }
 
 #[test]
@@ -480,12 +461,7 @@ fn a_role_is_assumed_once_per_run_whatever_the_regions() {
     );
     let proxy = Proxy::start(&moto().endpoint);
     krate.run(&proxy.endpoint, &["publish", "-q"]).success();
-    let assumed = proxy
-        .calls()
-        .iter()
-        .filter(|c| c.operation == "AssumeRole")
-        .count();
-    assert_eq!(assumed, 1, "{:?}", proxy.calls());
+    assert_eq!(proxy.count("AssumeRole"), 1, "{:?}", proxy.calls());
 }
 
 #[test]

@@ -1,10 +1,6 @@
-//! Test support for everything that talks to AWS: a real local Lambda and STS API (moto
-//! server on 127.0.0.1, port 0), one fresh account per test through sts:AssumeRole, the
-//! environment that keeps the developer's own AWS files out of the way, and a loopback proxy
-//! that records every call and can inject faults.
-#![allow(dead_code)]
-
-pub mod proxy;
+//! A real local Lambda, S3 and STS API for the tests: moto server on 127.0.0.1 (port 0), one
+//! server for the whole test binary, one fresh account per test through sts:AssumeRole, and the
+//! environment that keeps the developer's own AWS files out of the way.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -12,11 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub const REGION: &str = "eu-central-1";
+use super::{block_on, repo_root};
 
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+pub const REGION: &str = "eu-central-1";
 
 /// The moto server this test binary shares; each test isolates itself by account.
 pub struct Moto {
@@ -95,8 +89,30 @@ pub fn fresh_account() -> String {
     )
 }
 
-/// Environment for the tool: dummy keys (moto maps them to 123456789012), the emulator
-/// endpoint, and the AWS config files pointed away from the developer's own.
+/// What aws-actions/configure-aws-credentials would leave, aimed at `endpoint`: dummy keys
+/// (moto maps them to 123456789012), the region, and the AWS config files pointed away from the
+/// developer's own.
+pub fn aws_vars(endpoint: &str) -> Vec<(&'static str, String)> {
+    let nowhere = std::env::temp_dir().join("cargo-layer-tests-no-aws-config");
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint.to_string()),
+        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE".into()),
+        ("AWS_SECRET_ACCESS_KEY", "dummy-secret".into()),
+        ("AWS_REGION", REGION.into()),
+        ("AWS_DEFAULT_REGION", REGION.into()),
+        (
+            "AWS_CONFIG_FILE",
+            nowhere.join("config").to_string_lossy().into(),
+        ),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            nowhere.join("credentials").to_string_lossy().into(),
+        ),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+    ]
+}
+
+/// Environment for the tool: [`aws_vars`], no other AWS or GitHub settings, and CI.
 pub fn aws_env(cmd: &mut Command, endpoint: &str) {
     for var in [
         "AWS_PROFILE",
@@ -113,20 +129,12 @@ pub fn aws_env(cmd: &mut Command, endpoint: &str) {
     ] {
         cmd.env_remove(var);
     }
-    let nowhere = std::env::temp_dir().join("cargo-layer-tests-no-aws-config");
-    cmd.env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "dummy-secret")
-        .env("AWS_REGION", REGION)
-        .env("AWS_CONFIG_FILE", nowhere.join("config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", nowhere.join("credentials"))
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("CI", "true");
+    cmd.envs(aws_vars(endpoint)).env("CI", "true");
 }
 
 /// `cargo-layer` with the AWS test environment, as a plain process.
 pub fn tool_process(endpoint: &str) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("cargo-layer"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-layer"));
     aws_env(&mut cmd, endpoint);
     cmd
 }
@@ -145,11 +153,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// The shared target directory for building the examples in tests.
-pub fn example_target_dir() -> PathBuf {
-    repo_root().join("target").join("test-examples")
 }
 
 async fn base_config() -> aws_config::SdkConfig {
@@ -186,9 +189,21 @@ async fn assume(account: &str) -> aws_sdk_lambda::config::Credentials {
     )
 }
 
+/// The SDK configuration of `account`, straight against moto.
+async fn config_as(account: &str) -> aws_config::SdkConfig {
+    let credentials = assume(account).await;
+    base_config()
+        .await
+        .into_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
+        )
+        .build()
+}
+
 /// Session credentials for `account`: (key id, secret, session token).
 pub fn assumed_keys(account: &str) -> (String, String, String) {
-    let c = runtime().block_on(assume(account));
+    let c = block_on(assume(account));
     (
         c.access_key_id().to_string(),
         c.secret_access_key().to_string(),
@@ -199,32 +214,14 @@ pub fn assumed_keys(account: &str) -> (String, String, String) {
 /// A Lambda client acting as `account`, straight against moto, for checking its state.
 pub fn lambda_as(account: &str) -> Lambda {
     let rt = runtime();
-    let client = rt.block_on(async {
-        let credentials = assume(account).await;
-        let config = base_config()
-            .await
-            .into_builder()
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
-            )
-            .build();
-        aws_sdk_lambda::Client::new(&config)
-    });
+    let client = rt.block_on(async { aws_sdk_lambda::Client::new(&config_as(account).await) });
     Lambda { rt, client }
 }
 
 /// Create `bucket` in `region` as `account` (path-style, as against any emulator), versioned or not.
 pub fn create_bucket(account: &str, bucket: &str, region: &str, versioned: bool) {
-    let rt = runtime();
-    rt.block_on(async {
-        let credentials = assume(account).await;
-        let config = base_config()
-            .await
-            .into_builder()
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
-            )
-            .build();
+    block_on(async {
+        let config = config_as(account).await;
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&config)
                 .region(aws_config::Region::new(region.to_string()))
@@ -279,16 +276,23 @@ impl Lambda {
     }
 
     pub fn code_sha256(&self, layer: &str, version: i64) -> String {
+        let out = self.get(layer, version);
+        out.content().unwrap().code_sha256().unwrap().to_string()
+    }
+
+    fn get(
+        &self,
+        layer: &str,
+        version: i64,
+    ) -> aws_sdk_lambda::operation::get_layer_version::GetLayerVersionOutput {
         self.rt.block_on(async {
-            let out = self
-                .client
+            self.client
                 .get_layer_version()
                 .layer_name(layer)
                 .version_number(version)
                 .send()
                 .await
-                .unwrap();
-            out.content().unwrap().code_sha256().unwrap().to_string()
+                .unwrap()
         })
     }
 
@@ -373,131 +377,10 @@ impl Lambda {
 
     /// The compatible runtimes AWS holds for a version.
     pub fn runtimes(&self, layer: &str, version: i64) -> Vec<String> {
-        self.rt.block_on(async {
-            let out = self
-                .client
-                .get_layer_version()
-                .layer_name(layer)
-                .version_number(version)
-                .send()
-                .await
-                .unwrap();
-            out.compatible_runtimes()
-                .iter()
-                .map(|r| r.as_str().to_string())
-                .collect()
-        })
+        self.get(layer, version)
+            .compatible_runtimes()
+            .iter()
+            .map(|r| r.as_str().to_string())
+            .collect()
     }
-}
-
-/// A package whose layer is only files (no compilation), owned by `account`.
-pub struct FilesCrate {
-    pub dir: tempfile::TempDir,
-    pub account: String,
-    pub name: String,
-}
-
-impl FilesCrate {
-    /// `stages` is TOML placed under `[package.metadata.layer.stages]`.
-    pub fn new(account: &str, stages: &str) -> FilesCrate {
-        let dir = tempfile::tempdir().unwrap();
-        let name = format!("files-{account}");
-        std::fs::create_dir_all(dir.path().join("src")).unwrap();
-        std::fs::create_dir_all(dir.path().join("config")).unwrap();
-        std::fs::write(dir.path().join("src/lib.rs"), "").unwrap();
-        std::fs::write(
-            dir.path().join("Cargo.toml"),
-            format!(
-                r#"[package]
-name = "{name}"
-version = "0.1.0"
-edition = "2024"
-description = "test layer"
-
-[workspace]
-
-[package.metadata.layer]
-kind = "files"
-include = [{{ from = "config/*", to = "config/" }}]
-compatible-runtimes = ["provided.al2023"]
-region = "{REGION}"
-artifacts-account = "{account}"
-
-[package.metadata.layer.stages]
-{stages}
-"#
-            ),
-        )
-        .unwrap();
-        let krate = FilesCrate {
-            dir,
-            account: account.to_string(),
-            name,
-        };
-        krate.set_content("version one\n");
-        krate
-    }
-
-    pub fn set_content(&self, text: &str) {
-        std::fs::write(self.dir.path().join("config/settings.txt"), text).unwrap();
-    }
-
-    pub fn manifest_path(&self) -> PathBuf {
-        self.dir.path().join("Cargo.toml")
-    }
-
-    pub fn layer_manifest(&self) -> PathBuf {
-        self.dir
-            .path()
-            .join(format!("target/layer/{}.json", self.name))
-    }
-
-    pub fn zip(&self) -> PathBuf {
-        self.dir
-            .path()
-            .join(format!("target/layer/{}.zip", self.name))
-    }
-
-    /// `cargo-layer package`: no AWS involved.
-    pub fn package(&self) {
-        let mut cmd = assert_cmd::Command::cargo_bin("cargo-layer").unwrap();
-        cmd.args(["package", "-q", "--manifest-path"])
-            .arg(self.manifest_path())
-            .assert()
-            .success();
-    }
-
-    /// `cargo-layer <args> --manifest-path ...` against `endpoint`, assuming the test account.
-    pub fn run(&self, endpoint: &str, args: &[&str]) -> assert_cmd::assert::Assert {
-        self.command(endpoint, args).assert()
-    }
-
-    /// The command `run` runs, to add to its environment first.
-    pub fn command(&self, endpoint: &str, args: &[&str]) -> assert_cmd::Command {
-        let mut cmd = tool(endpoint);
-        cmd.args(args)
-            .arg("--manifest-path")
-            .arg(self.manifest_path())
-            .arg("--assume-role")
-            .arg(role(&self.account));
-        cmd
-    }
-
-    /// Replace `from` with `to` in the crate's Cargo.toml.
-    pub fn edit(&self, from: &str, to: &str) {
-        let text = std::fs::read_to_string(self.manifest_path()).unwrap();
-        assert!(text.contains(from), "Cargo.toml has no {from:?}: {text}");
-        std::fs::write(self.manifest_path(), text.replace(from, to)).unwrap();
-    }
-}
-
-/// The one JSON object on stdout.
-pub fn json(assert: &assert_cmd::assert::Assert) -> serde_json::Value {
-    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
-    serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {stdout}"))
-}
-
-pub fn stderr(assert: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&assert.get_output().stderr).to_string()
 }

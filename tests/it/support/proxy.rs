@@ -12,6 +12,8 @@ use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
+use super::{Reply, serve};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     Throttle,
@@ -33,7 +35,6 @@ pub const ALL_FAULTS: [Fault; 5] = [
 
 #[derive(Debug, Clone)]
 pub struct Call {
-    pub method: String,
     pub operation: String,
     pub fault: Option<Fault>,
 }
@@ -95,9 +96,6 @@ pub struct Proxy {
 impl Proxy {
     /// A proxy in front of `upstream` (http://127.0.0.1:PORT) that injects no faults yet.
     pub fn start(upstream: &str) -> Proxy {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(State {
             rules: Mutex::new(Vec::new()),
             upstream: upstream.trim_start_matches("http://").to_string(),
@@ -107,16 +105,11 @@ impl Proxy {
             kinds: Mutex::new(ALL_FAULTS.to_vec()),
         });
         let served = state.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                serve(tokio::net::TcpListener::from_std(listener).unwrap(), served).await
-            });
-        });
-        Proxy { endpoint, state }
+        let address = serve(move |req| handle(req, served.clone()));
+        Proxy {
+            endpoint: format!("http://{address}"),
+            state,
+        }
     }
 
     /// Inject one of `kinds` into each Lambda call with probability `rate`, from `seed`.
@@ -158,28 +151,27 @@ impl Proxy {
         self.state.calls.lock().unwrap().clone()
     }
 
+    /// How many calls of `operation` were made.
+    pub fn count(&self, operation: &str) -> usize {
+        self.calls()
+            .iter()
+            .filter(|c| c.operation == operation)
+            .count()
+    }
+
+    /// The Lambda calls that changed state, by operation.
+    pub fn writes(&self) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.is_lambda_write())
+            .map(|c| c.operation)
+            .collect()
+    }
+
     pub fn clear(&self) {
         self.state.calls.lock().unwrap().clear();
     }
 }
-
-async fn serve(listener: tokio::net::TcpListener, state: Arc<State>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let state = state.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| handle(req, state.clone()));
-            // An error here is an injected close; the client sees the connection drop.
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
-}
-
-type Reply = Result<Response<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>>;
 
 async fn handle(req: Request<Incoming>, state: Arc<State>) -> Reply {
     let (parts, body) = req.into_parts();
@@ -188,7 +180,6 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Reply {
     if let Some(rule) = take_rule(&state, &operation) {
         let fault = matches!(rule.action, Action::DropResponse).then_some(Fault::DropResponse);
         state.calls.lock().unwrap().push(Call {
-            method: parts.method.to_string(),
             operation: operation.clone(),
             fault,
         });
@@ -209,11 +200,7 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Reply {
         };
     }
     let fault = pick_fault(&state, &operation);
-    state.calls.lock().unwrap().push(Call {
-        method: parts.method.to_string(),
-        operation,
-        fault,
-    });
+    state.calls.lock().unwrap().push(Call { operation, fault });
     match fault {
         Some(Fault::Throttle) => {
             return Ok(error(429, "TooManyRequestsException", "Rate exceeded"));
