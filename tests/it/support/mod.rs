@@ -1,8 +1,10 @@
 //! What the integration tests share: where things are, how to run the binary and read what it
 //! printed, throwaway crates ([`fixtures`]), the moto server ([`moto`]), the recording proxy
-//! in front of it ([`proxy`]), and the GitHub runner emulator ([`runner`]).
+//! that checks every AWS call against `cargo layer iam-policy` ([`proxy`], [`iam`]), and the
+//! GitHub runner emulator ([`runner`]).
 
 pub mod fixtures;
+pub mod iam;
 pub mod moto;
 pub mod proxy;
 pub mod runner;

@@ -3,7 +3,12 @@
 //! throttling (429 TooManyRequestsException), 500 and 503 ServiceException, connections closed
 //! before the request is forwarded, and responses dropped after moto applied the request.
 //! It also puts the one S3 answer moto words differently from AWS back into AWS's form.
+//!
+//! When a proxy is dropped, every operation it saw must be allowed by the policy
+//! `cargo layer iam-policy` prints (see [`super::iam`]); a test that made a call the policy does
+//! not grant fails there.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -12,7 +17,7 @@ use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
-use super::{Reply, serve};
+use super::{Reply, iam, serve};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -83,6 +88,8 @@ struct State {
     rules: Mutex<Vec<Rule>>,
     upstream: String,
     calls: Mutex<Vec<Call>>,
+    /// Every operation seen, kept when `calls` is cleared: what the IAM check covers.
+    seen: Mutex<BTreeSet<String>>,
     rate: Mutex<f64>,
     rng: Mutex<fastrand::Rng>,
     kinds: Mutex<Vec<Fault>>,
@@ -91,6 +98,8 @@ struct State {
 pub struct Proxy {
     pub endpoint: String,
     state: Arc<State>,
+    /// The actions the calls are checked against; `cargo layer iam-policy`'s when not set.
+    policy: Option<BTreeSet<String>>,
 }
 
 impl Proxy {
@@ -100,6 +109,7 @@ impl Proxy {
             rules: Mutex::new(Vec::new()),
             upstream: upstream.trim_start_matches("http://").to_string(),
             calls: Mutex::new(Vec::new()),
+            seen: Mutex::new(BTreeSet::new()),
             rate: Mutex::new(0.0),
             rng: Mutex::new(fastrand::Rng::with_seed(0)),
             kinds: Mutex::new(ALL_FAULTS.to_vec()),
@@ -109,7 +119,14 @@ impl Proxy {
         Proxy {
             endpoint: format!("http://{address}"),
             state,
+            policy: None,
         }
+    }
+
+    /// Check the calls against these IAM actions instead of `cargo layer iam-policy`'s.
+    pub fn with_policy(mut self, actions: BTreeSet<String>) -> Proxy {
+        self.policy = Some(actions);
+        self
     }
 
     /// Inject one of `kinds` into each Lambda call with probability `rate`, from `seed`.
@@ -171,12 +188,36 @@ impl Proxy {
     pub fn clear(&self) {
         self.state.calls.lock().unwrap().clear();
     }
+
+    /// Every operation seen that the policy does not allow.
+    pub fn not_allowed(&self) -> Vec<String> {
+        let seen = self.state.seen.lock().unwrap().clone();
+        if seen.is_empty() {
+            return Vec::new();
+        }
+        let policy = self.policy.as_ref().unwrap_or_else(|| iam::granted());
+        iam::not_allowed(seen.iter().map(String::as_str), policy)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let missing = self.not_allowed();
+        assert!(
+            missing.is_empty(),
+            "AWS calls that the policy `cargo layer iam-policy` prints does not allow: {missing:?}; grant those actions there"
+        );
+    }
 }
 
 async fn handle(req: Request<Incoming>, state: Arc<State>) -> Reply {
     let (parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
     let operation = operation(parts.method.as_str(), &parts.uri, &body);
+    state.seen.lock().unwrap().insert(operation.clone());
     if let Some(rule) = take_rule(&state, &operation) {
         let fault = matches!(rule.action, Action::DropResponse).then_some(Fault::DropResponse);
         state.calls.lock().unwrap().push(Call {
