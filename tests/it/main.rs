@@ -12,6 +12,7 @@ mod config_errors;
 mod docs;
 mod extension_runtime;
 mod faults;
+mod gallery;
 mod iam_coverage;
 mod interrupt;
 mod layout;
