@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the offline validators for action.yml and the workflows into .venv (see issue 4):
 # check-jsonschema (with its vendored GitHub schemas), zizmor and shellcheck, all from PyPI and
-# pinned to exact versions. tests/action.rs runs them from .venv/bin. A second run with the
+# pinned to exact versions. tests/it/action.rs runs them from .venv/bin. A second run with the
 # right versions already present only checks them and exits (well under a second).
 set -euo pipefail
 cd "$(dirname "$0")/.."

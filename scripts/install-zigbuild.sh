@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs cargo-zigbuild and zig (the `ziglang` package) from PyPI into .venv, once, pinned.
-# tests/zigbuild.rs builds a fixture with `builder = "zigbuild"` through them, and makes real
+# tests/it/build_for_lambda.rs builds a fixture with `builder = "zigbuild"` through them, and makes real
 # aarch64 and x86_64 ELF files with `python -m ziglang cc`. A second run with the right versions
 # already present only checks them (well under a second).
 set -euo pipefail

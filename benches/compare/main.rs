@@ -6,8 +6,15 @@
 //! Options after `--`: `--runs N` (default 3; medians are reported), `--skip-cold-build`, and
 //! `--keep` (keep the generated inputs in target/bench).
 
-#[path = "../../tests/aws/mod.rs"]
-mod aws;
+#[path = "../../tests/it/support/mod.rs"]
+#[allow(dead_code, unused_imports)]
+mod support;
+
+/// The test support the benchmark shares: moto, accounts, the recording proxy, fixture crates.
+mod aws {
+    pub use super::support::moto::*;
+    pub use super::support::{FilesCrate, proxy, repo_root};
+}
 mod measure;
 mod packaging;
 mod publishing;

@@ -51,6 +51,8 @@ pub async fn run(args: &RevokeArgs, progress: &Progress) -> Result<Run> {
             error: None,
         });
     }
+    // The policy lists statements in the order they landed; results list them by ID.
+    removed.sort_by(|a, b| a.statement_id.cmp(&b.statement_id));
     let account = session.caller().account.as_str();
     let header = (layer.name.as_str(), api.aws.region.as_str(), account);
     let mut run = Run::default();

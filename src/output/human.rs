@@ -231,6 +231,7 @@ pub fn grant_counts(grants: &[GrantResult]) -> String {
         (GrantStatus::Added, "added"),
         (GrantStatus::Present, "already present"),
         (GrantStatus::Failed, "failed"),
+        (GrantStatus::WouldAdd, "would be added"),
     ]
     .into_iter()
     .filter(|(status, _)| count(*status) > 0)

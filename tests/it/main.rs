@@ -1,0 +1,27 @@
+//! The integration tests, in one binary: the crate and the AWS SDK are linked once, and one
+//! moto server serves every test (each in an account of its own). `support` holds what the
+//! test files share.
+
+mod support;
+
+mod action;
+mod archive;
+mod aws_errors;
+mod build_for_lambda;
+mod cache;
+mod config_errors;
+mod docs;
+mod extension_runtime;
+mod faults;
+mod gallery;
+mod iam_coverage;
+mod interrupt;
+mod layout;
+mod mapping_props;
+mod package_cli;
+mod publish;
+mod replay;
+mod scale;
+mod size_limits;
+mod source_date_epoch;
+mod trust;
