@@ -176,16 +176,24 @@ fn describe_serde_error(message: &str) -> String {
     }
 }
 
+/// A check of one value: the problem and its fix as one sentence.
+type Rule = fn(&str) -> std::result::Result<(), String>;
+
 /// Key-by-key checks that need no other table.
 pub fn validate_raw(raw: &RawLayer, src: &Source) -> Result<()> {
-    if let Some(name) = &raw.name {
-        check(limits::layer_name(name), src, "name")?;
-    }
-    if let Some(description) = &raw.description {
-        check(limits::description(description), src, "description")?;
-    }
-    if let Some(license) = &raw.license {
-        check(limits::license(license), src, "license")?;
+    let singles: [(&Option<String>, Rule, &str); 7] = [
+        (&raw.name, limits::layer_name, "name"),
+        (&raw.description, limits::description, "description"),
+        (&raw.license, limits::license, "license"),
+        (&raw.region, limits::region, "region"),
+        (&raw.artifacts_account, limits::account, "artifacts-account"),
+        (&raw.role_arn, limits::role_arn, "role-arn"),
+        (&raw.s3_bucket, limits::bucket_template, "s3-bucket"),
+    ];
+    for (value, rule, key) in singles {
+        if let Some(value) = value {
+            check(rule(value), src, key)?;
+        }
     }
     if let Some(runtimes) = &raw.compatible_runtimes {
         check_list(runtimes, src, "compatible-runtimes", limits::runtime)?;
@@ -202,9 +210,6 @@ pub fn validate_raw(raw: &RawLayer, src: &Source) -> Result<()> {
     if raw.region.is_some() && raw.regions.is_some() {
         return Err(src.err("regions", "set either `region` or `regions`, not both"));
     }
-    if let Some(region) = &raw.region {
-        check(limits::region(region), src, "region")?;
-    }
     if let Some(regions) = &raw.regions {
         if regions.is_empty() {
             return Err(src.err(
@@ -214,15 +219,6 @@ pub fn validate_raw(raw: &RawLayer, src: &Source) -> Result<()> {
         }
         check_list(regions, src, "regions", limits::region)?;
         check_unique(regions, src, "regions")?;
-    }
-    if let Some(account) = &raw.artifacts_account {
-        check(limits::account(account), src, "artifacts-account")?;
-    }
-    if let Some(role) = &raw.role_arn {
-        check(limits::role_arn(role), src, "role-arn")?;
-    }
-    if let Some(bucket) = &raw.s3_bucket {
-        check(limits::bucket_template(bucket), src, "s3-bucket")?;
     }
     for (i, include) in raw.include.iter().flatten().enumerate() {
         check(
@@ -277,12 +273,7 @@ fn check(result: std::result::Result<(), String>, src: &Source, key: &str) -> Re
     result.map_err(|message| src.err(key, message))
 }
 
-fn check_list(
-    values: &[String],
-    src: &Source,
-    key: &str,
-    rule: fn(&str) -> std::result::Result<(), String>,
-) -> Result<()> {
+fn check_list(values: &[String], src: &Source, key: &str, rule: Rule) -> Result<()> {
     for (i, value) in values.iter().enumerate() {
         check(rule(value), src, &format!("{key}[{i}]"))?;
     }
@@ -430,12 +421,7 @@ pub fn resolve(raw: RawLayer, pkg: &PackageInfo, src: &Source) -> Result<LayerCo
 }
 
 /// A value the layer takes from `[package]`; a problem is reported at the key that holds it.
-fn inherited(
-    src: &Source,
-    key: &str,
-    value: Option<&str>,
-    rule: fn(&str) -> std::result::Result<(), String>,
-) -> Result<Option<String>> {
+fn inherited(src: &Source, key: &str, value: Option<&str>, rule: Rule) -> Result<Option<String>> {
     let cargo_package = Source {
         file: src.file,
         prefix: "package",

@@ -80,40 +80,50 @@ pub fn license(text: &str) -> Check {
 }
 
 pub fn runtime(value: &str) -> Check {
-    if Runtime::values().contains(&value) {
-        return Ok(());
-    }
-    Err(format!(
-        "\"{value}\" is not a Lambda runtime; for Rust use \"provided.al2023\" or \"provided.al2\""
-    ))
+    one_of(
+        value,
+        Runtime::values(),
+        "a Lambda runtime; for Rust use \"provided.al2023\" or \"provided.al2\"",
+    )
 }
 
 pub fn runtimes_count(values: &[String]) -> Check {
-    if values.len() > MAX_RUNTIMES {
+    at_most(values, MAX_RUNTIMES, "runtimes", "")
+}
+
+pub fn architecture(value: &str) -> Check {
+    one_of(
+        value,
+        Architecture::values(),
+        "a Lambda architecture; use \"x86_64\" or \"arm64\"",
+    )
+}
+
+/// `value` is one of the SDK's own list of allowed values.
+fn one_of(value: &str, allowed: &[&str], what: &str) -> Check {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    Err(format!("\"{value}\" is not {what}"))
+}
+
+fn at_most(values: &[String], max: usize, what: &str, which: &str) -> Check {
+    if values.len() > max {
         return Err(format!(
-            "lists {} runtimes; Lambda allows at most {MAX_RUNTIMES}",
+            "lists {} {what}; Lambda allows at most {max}{which}",
             values.len()
         ));
     }
     Ok(())
 }
 
-pub fn architecture(value: &str) -> Check {
-    if Architecture::values().contains(&value) {
-        return Ok(());
-    }
-    Err(format!(
-        "\"{value}\" is not a Lambda architecture; use \"x86_64\" or \"arm64\""
-    ))
-}
-
 pub fn architectures_count(values: &[String]) -> Check {
-    if values.len() > MAX_ARCHITECTURES {
-        return Err(format!(
-            "lists {} architectures; Lambda allows at most {MAX_ARCHITECTURES} (\"x86_64\" and \"arm64\")",
-            values.len()
-        ));
-    }
+    at_most(
+        values,
+        MAX_ARCHITECTURES,
+        "architectures",
+        " (\"x86_64\" and \"arm64\")",
+    )?;
     if values.len() == 2 && values[0] == values[1] {
         return Err(format!(
             "lists \"{}\" twice; remove the duplicate",
