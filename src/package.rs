@@ -182,7 +182,7 @@ fn pack(
         &entries,
         archive::timestamp()?,
         &project.target_dir,
-        &layer.name,
+        &out_dir.join(format!("{}.zip", layer.name)),
     )?
     .archive;
     check_zip_size(&archive)?;
