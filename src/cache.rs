@@ -50,7 +50,7 @@ struct Key<'a> {
 #[derive(Serialize)]
 struct FileKey<'a> {
     path: &'a str,
-    source: &'a Path,
+    source: String,
     mode: u32,
     size: u64,
     sha256: &'a str,
@@ -108,7 +108,7 @@ fn key(entries: &[Entry], hashed: &[Hashed], mtime: DateTime) -> String {
             .zip(hashed)
             .map(|(entry, hash)| FileKey {
                 path: &entry.path,
-                source: &entry.source,
+                source: entry.source.to_string_lossy().into_owned(),
                 mode: entry.mode,
                 size: hash.size,
                 sha256: &hash.sha256,
@@ -159,7 +159,9 @@ fn store(record: &Path, key: &str, archive: &Archive, zip_path: &Path) {
         sha256: archive.sha256.clone(),
         zip,
     };
-    let _ = output::write_atomic(record, &output::to_pretty_json(&entry));
+    if let Ok(json) = serde_json::to_vec_pretty(&entry) {
+        let _ = output::write_atomic(record, &json);
+    }
 }
 
 /// Size and SHA-256 of every entry's source, on every core.
@@ -200,7 +202,10 @@ fn hash_file(path: &Path) -> Result<Hashed> {
     let mut buffer = vec![0; 1 << 20];
     let mut size = 0;
     loop {
-        let read = file.read(&mut buffer).map_err(read_err)?;
+        let read = match file.read(&mut buffer) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            read => read.map_err(read_err)?,
+        };
         if read == 0 {
             break;
         }
