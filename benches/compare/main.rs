@@ -117,8 +117,13 @@ fn cpu_model() -> String {
 
 fn print_machine(before: &str, after: &str, runs: usize) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let priority = if measure::is_prioritized() {
+        "contenders at nice -10"
+    } else {
+        "contenders at normal priority"
+    };
     println!(
-        "Machine: {cores} cores ({}), load average {before} before and {after} after; medians of {runs} runs.\n",
+        "Machine: {cores} cores ({}), load average {before} before and {after} after; {priority}; medians of {runs} runs.\n",
         cpu_model()
     );
 }

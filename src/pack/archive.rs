@@ -231,7 +231,10 @@ fn stream(
             data.copy_within(start..end, 0);
             (start, end) = (0, end - start);
             while end < buffer && !at_eof {
-                let read = file.read(&mut data[end..])?;
+                let read = match file.read(&mut data[end..]) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    read => read?,
+                };
                 at_eof = read == 0;
                 end += read;
             }

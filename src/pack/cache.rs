@@ -1,10 +1,13 @@
-//! The last zip of each layer, kept in `<target>/layer/.cache/` so that packing the same content
-//! again (a fresh CI checkout, a `touch`) hashes the inputs and compresses nothing.
+//! Packing the same content again (a fresh CI checkout, a `touch`) hashes the inputs and reuses
+//! the last zip instead of compressing everything again.
 //!
-//! The key is a SHA-256 over everything the zip bytes depend on: each file's layer path, source
-//! path, mode and content hash, the zip timestamp (SOURCE_DATE_EPOCH), the compression settings
-//! and the tool's version. A cached zip is only used when its SHA-256 is the one recorded with it;
-//! anything else (missing, corrupted, replaced, unreadable) is ignored and the zip rebuilt.
+//! The last zip of a layer is the one packaging wrote (`target/layer/<name>.zip` by default), so
+//! nothing is stored twice. `target/layer/.cache/<name>.json` records, for that zip, a key and
+//! the zip's SHA-256. The key is a SHA-256 over everything the bytes depend on: each file's layer
+//! path, source path, mode and content hash, the zip timestamp (SOURCE_DATE_EPOCH), the
+//! compression settings and the tool's version. The zip is only reused when its SHA-256 is the
+//! recorded one; anything else (missing, corrupted, replaced, half-written, unreadable) is
+//! ignored and the zip rebuilt.
 
 use std::fs::File;
 use std::io::Read;
@@ -19,7 +22,6 @@ use crate::error::{Error, Result};
 use crate::output;
 use crate::pack::archive::{self, Archive, StoredEntry};
 use crate::pack::layout::Entry;
-use crate::project::limits::MAX_ZIP_BYTES;
 
 /// A layer zip and whether it came from the cache.
 #[derive(Debug, Clone)]
@@ -28,11 +30,12 @@ pub struct Packed {
     pub reused: bool,
 }
 
-/// What is stored next to a cached zip.
+/// What the cache keeps about the last zip of a layer.
 #[derive(Debug, Serialize, Deserialize)]
 struct Record {
     key: String,
     sha256: String,
+    zip: PathBuf,
 }
 
 /// Everything the zip bytes depend on.
@@ -47,7 +50,7 @@ struct Key<'a> {
 #[derive(Serialize)]
 struct FileKey<'a> {
     path: &'a str,
-    source: &'a Path,
+    source: String,
     mode: u32,
     size: u64,
     sha256: &'a str,
@@ -64,13 +67,19 @@ pub fn dir(target_dir: &Path) -> PathBuf {
     target_dir.join("layer").join(".cache")
 }
 
-/// The zip of `entries` for layer `name`: the cached one when the inputs are unchanged, else
-/// built with [`archive::build`] and cached.
-pub fn build(entries: &[Entry], mtime: DateTime, target_dir: &Path, name: &str) -> Result<Packed> {
+/// The zip of `entries` that the caller writes to `zip_path`: the last zip when the inputs are
+/// unchanged, else built with [`archive::build`] and recorded (before the caller writes it: a
+/// write that does not happen leaves a record that no zip matches).
+pub fn build(
+    entries: &[Entry],
+    mtime: DateTime,
+    target_dir: &Path,
+    zip_path: &Path,
+) -> Result<Packed> {
     let hashed = hash_files(entries)?;
     let key = key(entries, &hashed, mtime);
-    let dir = dir(target_dir);
-    if let Some(archive) = cached(&dir, name, &key) {
+    let record = record_path(target_dir, zip_path);
+    if let Some(archive) = cached(&record, &key) {
         let archive = Archive {
             unzipped_size: hashed.iter().map(|h| h.size).sum(),
             entries: stored(entries, &hashed),
@@ -82,7 +91,7 @@ pub fn build(entries: &[Entry], mtime: DateTime, target_dir: &Path, name: &str) 
         });
     }
     let archive = archive::build(entries, mtime)?;
-    store(&dir, name, &key, &archive);
+    store(&record, &key, &archive, zip_path);
     Ok(Packed {
         archive,
         reused: false,
@@ -99,7 +108,7 @@ fn key(entries: &[Entry], hashed: &[Hashed], mtime: DateTime) -> String {
             .zip(hashed)
             .map(|(entry, hash)| FileKey {
                 path: &entry.path,
-                source: &entry.source,
+                source: entry.source.to_string_lossy().into_owned(),
                 mode: entry.mode,
                 size: hash.size,
                 sha256: &hash.sha256,
@@ -125,40 +134,34 @@ fn stored(entries: &[Entry], hashed: &[Hashed]) -> Vec<StoredEntry> {
     stored
 }
 
-fn record_path(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!("{name}.json"))
+/// `<target>/layer/.cache/<zip name>.json`.
+fn record_path(target_dir: &Path, zip_path: &Path) -> PathBuf {
+    let name = zip_path.file_stem().unwrap_or_default().to_string_lossy();
+    dir(target_dir).join(format!("{name}.json"))
 }
 
-fn zip_path(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!("{name}.zip"))
-}
-
-/// The cached zip (its bytes and digests), only if it is the one recorded for `key`.
-fn cached(dir: &Path, name: &str, key: &str) -> Option<Archive> {
-    let record = std::fs::read(record_path(dir, name)).ok()?;
-    let record: Record = serde_json::from_slice(&record).ok()?;
+/// The last zip (its bytes and digests), only if it is the one recorded for `key`.
+fn cached(record: &Path, key: &str) -> Option<Archive> {
+    let record: Record = serde_json::from_slice(&std::fs::read(record).ok()?).ok()?;
     if record.key != key {
         return None;
     }
-    let bytes = std::fs::read(zip_path(dir, name)).ok()?;
-    let archive = Archive::new(bytes, 0, Vec::new());
+    let archive = Archive::new(std::fs::read(&record.zip).ok()?, 0, Vec::new());
     (archive.sha256 == record.sha256).then_some(archive)
 }
 
-/// Keep `archive` for the next run. Best effort: a cache that cannot be written only costs
-/// time. A zip over the direct-upload limit is never written, as packaging refuses it.
-fn store(dir: &Path, name: &str, key: &str, archive: &Archive) {
-    if archive.bytes.len() as u64 > MAX_ZIP_BYTES {
-        return;
-    }
-    let record = Record {
+/// Record `archive` as the zip the caller is about to write to `zip_path`. Best effort: a record
+/// that cannot be written only costs time on the next run.
+fn store(record: &Path, key: &str, archive: &Archive, zip_path: &Path) {
+    let zip = std::path::absolute(zip_path).unwrap_or_else(|_| zip_path.to_path_buf());
+    let entry = Record {
         key: key.to_string(),
         sha256: archive.sha256.clone(),
+        zip,
     };
-    // The zip first: a record never names a zip that is not there yet.
-    let _ = output::write_atomic(&zip_path(dir, name), &archive.bytes).and_then(|()| {
-        output::write_atomic(&record_path(dir, name), &output::to_pretty_json(&record))
-    });
+    if let Ok(json) = serde_json::to_vec_pretty(&entry) {
+        let _ = output::write_atomic(record, &json);
+    }
 }
 
 /// Size and SHA-256 of every entry's source, on every core.
@@ -199,7 +202,10 @@ fn hash_file(path: &Path) -> Result<Hashed> {
     let mut buffer = vec![0; 1 << 20];
     let mut size = 0;
     loop {
-        let read = file.read(&mut buffer).map_err(read_err)?;
+        let read = match file.read(&mut buffer) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            read => read.map_err(read_err)?,
+        };
         if read == 0 {
             break;
         }

@@ -106,15 +106,10 @@ fn pack(
     let entries = layout::map(layer, &artifacts)?;
     check_binaries(layer, &entries, &architectures, runtime)?;
     check_unzipped_size(&entries)?;
-    let archive = cache::build(
-        &entries,
-        archive::timestamp()?,
-        &project.target_dir,
-        &layer.name,
-    )?
-    .archive;
-    check_zip_size(layer, &archive)?;
     let zip_path = out_dir.join(format!("{}.zip", layer.name));
+    let mtime = archive::timestamp()?;
+    let archive = cache::build(&entries, mtime, &project.target_dir, &zip_path)?.archive;
+    check_zip_size(layer, &archive)?;
     let files = archive.entries.len();
     step.finish(format!(
         "{} {} ({files} file{})",

@@ -1,6 +1,6 @@
 //! The pack cache: the same content is never compressed twice, and anything that changes the
-//! bytes (content, mode, layout, SOURCE_DATE_EPOCH) misses. A cached zip that does not match its
-//! recorded SHA-256 is rebuilt, never trusted.
+//! bytes (content, mode, layout, SOURCE_DATE_EPOCH) misses. A last zip that does not match its
+//! recorded SHA-256 (corrupted, replaced, never written) is rebuilt, never trusted.
 
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
@@ -43,8 +43,17 @@ fn tree(root: &Path) -> Vec<Entry> {
     entries
 }
 
+/// Pack and write the zip, as `cargo layer package` does.
 fn pack(entries: &[Entry], target: &Path) -> Packed {
-    cache::build(entries, DateTime::default(), target, "cached").unwrap()
+    pack_at(entries, target, DateTime::default())
+}
+
+fn pack_at(entries: &[Entry], target: &Path, mtime: DateTime) -> Packed {
+    let zip = cached_zip(target);
+    let packed = cache::build(entries, mtime, target, &zip).unwrap();
+    std::fs::create_dir_all(zip.parent().unwrap()).unwrap();
+    std::fs::write(&zip, &packed.archive.bytes).unwrap();
+    packed
 }
 
 fn touch_all(entries: &[Entry]) {
@@ -59,8 +68,9 @@ fn touch_all(entries: &[Entry]) {
     }
 }
 
+/// Where the layer's zip is written: the one the cache reuses.
 fn cached_zip(target: &Path) -> std::path::PathBuf {
-    cache::dir(target).join("cached.zip")
+    target.join("layer/cached.zip")
 }
 
 #[test]
@@ -131,7 +141,7 @@ fn another_timestamp_misses() {
     let entries = tree(dir.path());
     let first = pack(&entries, dir.path());
     let dated = archive::datetime_from_epoch(1_700_000_000);
-    let second = cache::build(&entries, dated, dir.path(), "cached").unwrap();
+    let second = pack_at(&entries, dir.path(), dated);
     assert!(!second.reused);
     assert_ne!(second.archive.code_sha256, first.archive.code_sha256);
     let fresh = archive::build(&entries, dated).unwrap();
@@ -155,10 +165,28 @@ fn a_corrupted_cached_zip_is_rebuilt_not_trusted() {
     );
     assert!(second.archive.bytes == first.archive.bytes);
     assert!(
-        std::fs::read(&zip).unwrap() == first.archive.bytes,
-        "the cache holds the good zip again"
+        pack(&entries, dir.path()).reused,
+        "the good zip, written again"
     );
-    assert!(pack(&entries, dir.path()).reused);
+}
+
+#[test]
+fn a_zip_that_was_never_written_is_not_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let entries = tree(dir.path());
+    let zip = cached_zip(dir.path());
+    // Packed and recorded, then a later check failed: no zip was written.
+    cache::build(&entries, DateTime::default(), dir.path(), &zip).unwrap();
+    assert!(!zip.exists());
+    assert!(!pack(&entries, dir.path()).reused);
+    // Packed and recorded again after a content change, and again not written: the zip on disk
+    // is the older content's.
+    std::fs::write(&entries[0].source, b"level: warn\n").unwrap();
+    cache::build(&entries, DateTime::default(), dir.path(), &zip).unwrap();
+    let again = pack(&entries, dir.path());
+    assert!(!again.reused);
+    let fresh = archive::build(&entries, DateTime::default()).unwrap();
+    assert_eq!(again.archive.sha256, fresh.sha256);
 }
 
 #[test]
@@ -192,7 +220,8 @@ fn an_unreadable_input_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let entries = tree(dir.path());
     std::fs::remove_file(&entries[1].source).unwrap();
-    let err = cache::build(&entries, DateTime::default(), dir.path(), "cached").unwrap_err();
+    let zip = cached_zip(dir.path());
+    let err = cache::build(&entries, DateTime::default(), dir.path(), &zip).unwrap_err();
     assert!(
         err.message
             .contains(&entries[1].source.display().to_string()),
@@ -235,8 +264,20 @@ fn package_reuses_the_cache_and_still_honours_source_date_epoch() {
     let script = krate.root.join("data/run.sh");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let plain = code_sha256(&krate, &[]);
-    let cached = cache::dir(&krate.target_dir()).join("cached.zip");
-    let written = std::fs::metadata(&cached).unwrap().modified().unwrap();
+    let record = cache::dir(&krate.target_dir()).join("cached.json");
+    let written = std::fs::metadata(&record).unwrap().modified().unwrap();
+    let layer_dir: Vec<_> = std::fs::read_dir(krate.target_dir().join("layer"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(layer_dir.len(), 2, "the zip and .cache: {layer_dir:?}");
+    assert_eq!(
+        std::fs::read_dir(cache::dir(&krate.target_dir()))
+            .unwrap()
+            .count(),
+        1,
+        "only the record: the zip is not stored twice"
+    );
     File::options()
         .write(true)
         .open(&script)
@@ -245,9 +286,9 @@ fn package_reuses_the_cache_and_still_honours_source_date_epoch() {
         .unwrap();
     assert_eq!(code_sha256(&krate, &[]), plain);
     assert_eq!(
-        std::fs::metadata(&cached).unwrap().modified().unwrap(),
+        std::fs::metadata(&record).unwrap().modified().unwrap(),
         written,
-        "a hit does not rewrite the cache"
+        "a hit does not rewrite the record"
     );
     let dated = code_sha256(&krate, &[("SOURCE_DATE_EPOCH", "1700000000")]);
     assert_ne!(
