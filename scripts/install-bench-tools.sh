@@ -20,20 +20,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 pins=("awscli==$AWSCLI_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION")
-[ -x .venv/bin/python ] || python3 -m venv .venv
-if .venv/bin/python - "${pins[@]}" <<'PY'
-import sys
-from importlib.metadata import PackageNotFoundError, version
-for pin in sys.argv[1:]:
-    name, wanted = pin.split("==")
-    try:
-        if version(name) != wanted:
-            sys.exit(1)
-    except PackageNotFoundError:
-        sys.exit(1)
-PY
-then
-  [ -x .venv/bin/aws ] && [ -x .venv/bin/cargo-lambda ] && exit 0
+# shellcheck source=scripts/lib/pins.sh
+source scripts/lib/pins.sh
+if pinned "${pins[@]}" && [ -x .venv/bin/aws ] && [ -x .venv/bin/cargo-lambda ]; then
+  exit 0
 fi
 echo "installing ${pins[*]} into .venv" >&2
 .venv/bin/pip install --quiet --disable-pip-version-check "${pins[@]}"

