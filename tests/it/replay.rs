@@ -345,39 +345,61 @@ fn marked_page(versions: &[(i64, &str)]) -> ListLayerVersionsOutput {
 
 const RUN: &str = "0a1b2c3d";
 
-#[test]
-fn settle_deletes_only_this_runs_own_newer_twin() {
-    // 5 and 7 come from other runs; 6 is this run's, published after 5.
-    let list = mock!(Client::list_layer_versions)
-        .then_output(|| marked_page(&[(7, "77777777"), (6, RUN), (5, "55555555")]));
-    let get = mock!(Client::get_layer_version)
-        .then_compute_output(|req| version_output(req.version_number().unwrap(), CODE));
-    let delete = mock!(Client::delete_layer_version)
-        .match_requests(|r| r.version_number() == Some(6))
-        .then_output(|| DeleteLayerVersionOutput::builder().build());
-    let aws = aws_with(&[&list, &get, &delete]);
-    let layer = LayerApi {
-        aws,
-        name: LAYER.into(),
-    };
-    let ours = Version {
-        number: 6,
+/// A layer whose listing is `page` (every version marked with this content), whose versions all
+/// hold this content, and whose deletes succeed; the rules count the calls.
+struct Settling {
+    layer: LayerApi,
+    get: Rule,
+    delete: Rule,
+}
+
+impl Settling {
+    fn new(page: &'static [(i64, &'static str)]) -> Settling {
+        let list = mock!(Client::list_layer_versions).then_output(move || marked_page(page));
+        let get = mock!(Client::get_layer_version)
+            .then_compute_output(|req| version_output(req.version_number().unwrap(), CODE));
+        let delete = mock!(Client::delete_layer_version)
+            .then_output(|| DeleteLayerVersionOutput::builder().build());
+        let layer = LayerApi {
+            aws: aws_with(&[&list, &get, &delete]),
+            name: LAYER.into(),
+        };
+        Settling { layer, get, delete }
+    }
+
+    /// `settle` for `candidate` as `run` sees it: the survivor and the notes.
+    fn settle(&self, candidate: Version, own: bool, run: &str) -> (i64, Vec<String>) {
+        let mut notes = Vec::new();
+        let survivor = block_on(dedupe::settle(
+            &self.layer,
+            candidate,
+            own,
+            &identity(),
+            run,
+            &mut notes,
+        ))
+        .unwrap();
+        (survivor.number, notes)
+    }
+}
+
+/// A version this run published and got the answer for.
+fn published_by_this_run(number: i64) -> Version {
+    Version {
+        number,
         code_sha256: Some(CODE.into()),
         description: dedupe::description(None, CODE, RUN),
         ..Version::default()
-    };
-    let mut notes = Vec::new();
-    let survivor = block_on(dedupe::settle(
-        &layer,
-        ours,
-        true,
-        &identity(),
-        RUN,
-        &mut notes,
-    ))
-    .unwrap();
-    assert_eq!(survivor.number, 5);
-    assert_eq!(delete.num_calls(), 1);
+    }
+}
+
+#[test]
+fn settle_deletes_only_this_runs_own_newer_twin() {
+    // 5 and 7 come from other runs; 6 is this run's, published after 5.
+    let s = Settling::new(&[(7, "77777777"), (6, RUN), (5, "55555555")]);
+    let (survivor, notes) = s.settle(published_by_this_run(6), true, RUN);
+    assert_eq!(survivor, 5);
+    assert_eq!(s.delete.num_calls(), 1, "only version 6");
     assert!(
         notes.iter().any(|n| n.contains("version 6 duplicated")),
         "{notes:?}"
@@ -389,75 +411,24 @@ fn settle_deletes_only_this_runs_own_newer_twin() {
 fn settle_after_a_lost_response_deletes_the_lost_version_only_when_it_is_this_runs() {
     // The response of this run's publish was lost: version 6 carries its run id. The retry found
     // version 5, another run's, so 6 is this run's own duplicate.
-    let list = mock!(Client::list_layer_versions)
-        .then_output(|| marked_page(&[(6, RUN), (5, "55555555")]));
-    let get = mock!(Client::get_layer_version)
-        .then_compute_output(|req| version_output(req.version_number().unwrap(), CODE));
-    let delete = mock!(Client::delete_layer_version)
-        .match_requests(|r| r.version_number() == Some(6))
-        .then_output(|| DeleteLayerVersionOutput::builder().build());
-    let aws = aws_with(&[&list, &get, &delete]);
-    let layer = LayerApi {
-        aws,
-        name: LAYER.into(),
-    };
-    let found = block_on(layer.get(5)).unwrap().unwrap();
-    let mut notes = Vec::new();
-    let survivor = block_on(dedupe::settle(
-        &layer,
-        found.clone(),
-        false,
-        &identity(),
-        RUN,
-        &mut notes,
-    ))
-    .unwrap();
-    assert_eq!(survivor.number, 5);
-    assert_eq!(delete.num_calls(), 1);
+    let s = Settling::new(&[(6, RUN), (5, "55555555")]);
+    let found = block_on(s.layer.get(5)).unwrap().unwrap();
+    let (survivor, _) = s.settle(found.clone(), false, RUN);
+    assert_eq!(survivor, 5);
+    assert_eq!(s.delete.num_calls(), 1);
 
     // Another run's newer twin is never this run's to delete.
-    let mut notes = Vec::new();
-    let survivor = block_on(dedupe::settle(
-        &layer,
-        found,
-        false,
-        &identity(),
-        "ffffffff",
-        &mut notes,
-    ))
-    .unwrap();
-    assert_eq!(survivor.number, 5);
-    assert_eq!(delete.num_calls(), 1, "nothing more was deleted");
+    let (survivor, notes) = s.settle(found, false, "ffffffff");
+    assert_eq!(survivor, 5);
+    assert_eq!(s.delete.num_calls(), 1, "nothing more was deleted");
     assert!(notes.is_empty(), "{notes:?}");
 }
 
 #[test]
 fn the_first_publisher_keeps_its_version() {
-    let list = mock!(Client::list_layer_versions)
-        .then_output(|| marked_page(&[(6, "66666666"), (5, RUN)]));
-    let get = mock!(Client::get_layer_version)
-        .then_compute_output(|req| version_output(req.version_number().unwrap(), CODE));
-    let aws = aws_with(&[&list, &get]);
-    let layer = LayerApi {
-        aws,
-        name: LAYER.into(),
-    };
-    let ours = Version {
-        number: 5,
-        code_sha256: Some(CODE.into()),
-        description: dedupe::description(None, CODE, RUN),
-        ..Version::default()
-    };
-    let mut notes = Vec::new();
-    let survivor = block_on(dedupe::settle(
-        &layer,
-        ours,
-        true,
-        &identity(),
-        RUN,
-        &mut notes,
-    ))
-    .unwrap();
-    assert_eq!(survivor.number, 5);
-    assert_eq!(get.num_calls(), 0, "nothing older to confirm");
+    let s = Settling::new(&[(6, "66666666"), (5, RUN)]);
+    let (survivor, _) = s.settle(published_by_this_run(5), true, RUN);
+    assert_eq!(survivor, 5);
+    assert_eq!(s.get.num_calls(), 0, "nothing older to confirm");
+    assert_eq!(s.delete.num_calls(), 0);
 }
