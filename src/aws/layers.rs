@@ -151,22 +151,13 @@ impl LayerApi {
             .set_marker(marker)
             .send()
             .await;
-        let out = match out {
-            Ok(out) => out,
-            // A layer that was never published simply has no versions.
-            Err(e) if aws::error_code(&e) == Some("ResourceNotFoundException") => {
-                return Ok(Page {
-                    versions: Vec::new(),
-                    next: None,
-                });
-            }
-            Err(e) => {
-                return Err(aws::sdk_error(
-                    "lambda:ListLayerVersions",
-                    &format!("layer {}", self.name),
-                    e,
-                ));
-            }
+        let resource = format!("layer {}", self.name);
+        // A layer that was never published simply has no versions.
+        let Some(out) = unless_missing(out, "lambda:ListLayerVersions", &resource)? else {
+            return Ok(Page {
+                versions: Vec::new(),
+                next: None,
+            });
         };
         let versions = out
             .layer_versions()
@@ -215,15 +206,9 @@ impl LayerApi {
             .version_number(version)
             .send()
             .await;
-        match out {
-            Ok(out) => Ok(Some(version_from!(&out, out.content()))),
-            Err(e) if aws::error_code(&e) == Some("ResourceNotFoundException") => Ok(None),
-            Err(e) => Err(aws::sdk_error(
-                "lambda:GetLayerVersion",
-                &self.version_resource(version),
-                e,
-            )),
-        }
+        let resource = self.version_resource(version);
+        let out = unless_missing(out, "lambda:GetLayerVersion", &resource)?;
+        Ok(out.map(|out| version_from!(&out, out.content())))
     }
 
     /// GetLayerVersion for a version that must exist.
@@ -312,21 +297,15 @@ impl LayerApi {
             .version_number(version)
             .send()
             .await;
-        match out {
-            Ok(out) => Policy::parse(
-                out.policy().unwrap_or("{}"),
-                out.revision_id().map(str::to_string),
-            )
-            .map_err(|m| crate::error::Error::new(crate::error::Kind::Internal, m)),
-            Err(e) if aws::error_code(&e) == Some("ResourceNotFoundException") => {
-                Ok(Policy::default())
-            }
-            Err(e) => Err(aws::sdk_error(
-                "lambda:GetLayerVersionPolicy",
-                &self.version_resource(version),
-                e,
-            )),
-        }
+        let resource = self.version_resource(version);
+        let Some(out) = unless_missing(out, "lambda:GetLayerVersionPolicy", &resource)? else {
+            return Ok(Policy::default());
+        };
+        Policy::parse(
+            out.policy().unwrap_or("{}"),
+            out.revision_id().map(str::to_string),
+        )
+        .map_err(|m| crate::error::Error::new(crate::error::Kind::Internal, m))
     }
 
     /// AddLayerVersionPermission for `lambda:GetLayerVersion`; the raw error so the caller can
@@ -370,15 +349,25 @@ impl LayerApi {
             .statement_id(sid)
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if aws::error_code(&e) == Some("ResourceNotFoundException") => Ok(false),
-            Err(e) => Err(aws::sdk_error(
-                "lambda:RemoveLayerVersionPermission",
-                &self.version_resource(version),
-                e,
-            )),
-        }
+        let resource = self.version_resource(version);
+        let out = unless_missing(out, "lambda:RemoveLayerVersionPermission", &resource)?;
+        Ok(out.is_some())
+    }
+}
+
+/// A call's answer, or `None` when Lambda says the layer, version or statement is not there.
+fn unless_missing<T, E>(
+    out: std::result::Result<T, SdkError<E, aws_sdk_lambda::config::http::HttpResponse>>,
+    action: &str,
+    resource: &str,
+) -> Result<Option<T>>
+where
+    E: aws_sdk_lambda::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match out {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if aws::error_code(&e) == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) => Err(aws::sdk_error(action, resource, e)),
     }
 }
 

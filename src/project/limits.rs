@@ -101,10 +101,7 @@ pub fn architecture(value: &str) -> Check {
 
 /// `value` is one of the SDK's own list of allowed values.
 fn one_of(value: &str, allowed: &[&str], what: &str) -> Check {
-    if allowed.contains(&value) {
-        return Ok(());
-    }
-    Err(format!("\"{value}\" is not {what}"))
+    holds(allowed.contains(&value), value, what)
 }
 
 fn at_most(values: &[String], max: usize, what: &str, which: &str) -> Check {
@@ -143,13 +140,11 @@ pub fn region(value: &str) -> Check {
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
         && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
         && !parts[parts.len() - 1].is_empty();
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "\"{value}\" is not an AWS region code; write it like \"eu-central-1\""
-        ))
-    }
+    holds(
+        ok,
+        value,
+        "an AWS region code; write it like \"eu-central-1\"",
+    )
 }
 
 pub fn is_account(value: &str) -> bool {
@@ -157,12 +152,19 @@ pub fn is_account(value: &str) -> bool {
 }
 
 pub fn account(value: &str) -> Check {
-    if is_account(value) {
+    holds(
+        is_account(value),
+        value,
+        "a 12-digit AWS account ID; write all 12 digits as a string, e.g. \"123456789012\"",
+    )
+}
+
+/// `Ok` when `ok`, else "\"value\" is not <what>".
+fn holds(ok: bool, value: &str, what: &str) -> Check {
+    if ok {
         Ok(())
     } else {
-        Err(format!(
-            "\"{value}\" is not a 12-digit AWS account ID; write all 12 digits as a string, e.g. \"123456789012\""
-        ))
+        Err(format!("\"{value}\" is not {what}"))
     }
 }
 
@@ -176,13 +178,11 @@ pub fn is_organization(value: &str) -> bool {
 }
 
 pub fn organization(value: &str) -> Check {
-    if is_organization(value) {
-        Ok(())
-    } else {
-        Err(format!(
-            "\"{value}\" is not an AWS Organizations ID; it looks like \"o-\" and 10 to 32 lowercase letters or digits, e.g. \"o-abcdefghij\""
-        ))
-    }
+    holds(
+        is_organization(value),
+        value,
+        "an AWS Organizations ID; it looks like \"o-\" and 10 to 32 lowercase letters or digits, e.g. \"o-abcdefghij\"",
+    )
 }
 
 pub fn role_arn(value: &str) -> Check {
@@ -192,13 +192,11 @@ pub fn role_arn(value: &str) -> Check {
         .and_then(|(partition, rest)| partition.starts_with("aws").then_some(rest))
         .and_then(|rest| rest.split_once(":role/"))
         .is_some_and(|(account, role)| is_account(account) && !role.is_empty());
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "\"{value}\" is not an IAM role ARN; write it like \"arn:aws:iam::123456789012:role/layer-publisher\""
-        ))
-    }
+    holds(
+        ok,
+        value,
+        "an IAM role ARN; write it like \"arn:aws:iam::123456789012:role/layer-publisher\"",
+    )
 }
 
 /// An S3 bucket name, where `{region}` and `{account}` stand for values filled in later: 3-63
