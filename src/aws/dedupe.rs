@@ -279,12 +279,12 @@ pub async fn confirm(
     }))
 }
 
-/// After this run published (or, after a lost response, found) `candidate`: if an older version
-/// is confirmed to hold the same artifact, use that one, and delete the versions this run
-/// provably made (they carry its run id, or `candidate` came back from its own publish call)
-/// and whose bytes were confirmed equal. Runs before anything names the version, so no ARN
-/// that was handed out is ever deleted. Nothing another run or tool made is touched: their
-/// twins are reported. Twins are recent, so the newest page holds them.
+/// After this run published `candidate` (`own_candidate`), or found it with `find` after a lost
+/// response: if an older version is confirmed to hold the same artifact, use that one, and
+/// delete the versions this run provably made (they carry its run id, or `candidate` came back
+/// from its own publish call) and whose bytes were confirmed equal. Runs before anything names
+/// the version, so no ARN that was handed out is ever deleted. Nothing another run or tool made
+/// is touched: their twins are reported. Twins are recent, so the newest page holds them.
 pub async fn settle(
     layer: &LayerApi,
     candidate: Version,
@@ -301,9 +301,13 @@ pub async fn settle(
         .filter(|v| v.number < candidate.number)
         .cloned()
         .collect();
+    // What the run defers to must be confirmed by GetLayerVersion: an older twin, or the
+    // candidate itself when `find` confirmed it after a lost response. A candidate this run just
+    // published with no confirmed older twin is kept, and nothing is deleted.
     let survivor = match oldest_confirmed(layer, &older, identity).await?.0 {
         Some(older) => older,
-        None => candidate.clone(),
+        None if !own_candidate => candidate.clone(),
+        None => return Ok(candidate),
     };
     let is_own = |v: &Version| read_marker(&v.description).and_then(|m| m.run) == Some(run);
     let mut own: Vec<Version> = page

@@ -18,7 +18,6 @@ use crate::output::progress::Progress;
 use crate::output::{self, Delivered, Failure, Run, human};
 use crate::pack::{self, Packaged};
 use crate::project::config::LayerConfig;
-use crate::project::limits::MAX_ZIP_BYTES;
 use crate::schema::{
     self, GrantResult, GrantStatus, Manifest, Outcome, Plan, PlanAction, PlanCommand, ResultType,
     Step, StepStatus,
@@ -361,18 +360,8 @@ async fn stage(
     let layer = &job.packaged.layer;
     let archive = &job.packaged.archive;
     let region = &api.aws.region;
+    // Packaging already refused a zip over the direct-upload limit without a bucket.
     let Some(bucket) = layer.bucket(region, &job.session.caller().account) else {
-        // `package` refuses such a zip without a bucket; this guards library callers.
-        if archive.bytes.len() as u64 > MAX_ZIP_BYTES {
-            return Err(Error::new(
-                Kind::Package,
-                format!(
-                    "the zip of {} is over the {MAX_ZIP_BYTES}-byte direct upload limit",
-                    layer.name
-                ),
-            )
-            .fix("set package.metadata.layer.s3-bucket"));
-        }
         return Ok(None);
     };
     let client = job.session.s3(region);
