@@ -2,12 +2,11 @@
 //! as GitHub OIDC provides it, container and instance roles), an optional role to assume, the
 //! STS account guard, and one place that turns SDK errors into messages with a fix.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
@@ -107,7 +106,7 @@ pub async fn connect(
         loader = loader.endpoint_url(url);
     }
     let mut config = loader.load().await;
-    check_credentials(&config).await?;
+    check_credentials(&config)?;
     if let Some(role) = role {
         // The provider is not cached itself; the config's identity cache, which every client made
         // from this config shares, is. So nothing here may call it directly.
@@ -222,26 +221,25 @@ pub fn partition(region: &str) -> &'static str {
 }
 
 /// Fail early, and clearly, when there are no usable credentials at all.
-async fn check_credentials(config: &aws_types::SdkConfig) -> Result<()> {
-    let provider = config
+/// Fail early, and clearly, when no credential source is configured at all. Resolving the
+/// credentials waits for the first call (`who_am_i`), through the cache every client shares, so
+/// a profile, SSO or web-identity source is asked once per run.
+fn check_credentials(config: &aws_types::SdkConfig) -> Result<()> {
+    config
         .credentials_provider()
-        .ok_or_else(no_credentials_hint)?;
-    let credentials = provider.provide_credentials().await.map_err(|e| {
-        let detail = match &e {
-            CredentialsError::CredentialsNotLoaded(_) => {
-                "no AWS credentials found (tried the environment, profiles, web identity, container and instance metadata)".to_string()
-            }
-            other => format!("could not load AWS credentials: {}", chain(other)),
-        };
-        Error::new(Kind::Credentials, detail.to_string()).fix(CREDENTIALS_FIX.to_string())
-    })?;
-    if credentials.expiry().is_some_and(|t| t <= SystemTime::now()) {
-        return Err(
-            Error::new(Kind::Credentials, "the AWS credentials have expired")
-                .fix(format!("refresh them ({CREDENTIALS_FIX})")),
-        );
-    }
-    Ok(())
+        .map(|_| ())
+        .ok_or_else(no_credentials_hint)
+}
+
+/// A credential source that failed, in one line.
+fn credentials_error(err: &CredentialsError) -> Error {
+    let detail = match err {
+        CredentialsError::CredentialsNotLoaded(_) => {
+            "no AWS credentials found (tried the environment, profiles, web identity, container and instance metadata)".to_string()
+        }
+        other => format!("could not load AWS credentials: {}", chain(other)),
+    };
+    Error::new(Kind::Credentials, detail).fix(CREDENTIALS_FIX)
 }
 
 const CREDENTIALS_FIX: &str = "set AWS_PROFILE (after `aws sso login`), export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or in GitHub Actions use aws-actions/configure-aws-credentials with role-to-assume";
@@ -258,12 +256,14 @@ async fn who_am_i(aws: &Aws, role: Option<&str>) -> Result<Caller> {
             account: out.account().unwrap_or_default().to_string(),
             arn: out.arn().unwrap_or_default().to_string(),
         }),
-        Err(err) => Err(match role {
-            Some(role) if find_source::<CredentialsError>(&err).is_some() => {
-                assume_role_error(role, &err)
-            }
-            _ => sdk_error("sts:GetCallerIdentity", "the caller identity", err),
-        }),
+        Err(err) => {
+            let assume = find_source::<aws_sdk_sts::operation::assume_role::AssumeRoleError>(&err);
+            Err(match (role, find_source::<CredentialsError>(&err)) {
+                (Some(role), Some(_)) if assume.is_some() => assume_role_error(role, &err),
+                (_, Some(credentials)) => credentials_error(credentials),
+                _ => sdk_error("sts:GetCallerIdentity", "the caller identity", err),
+            })
+        }
     }
 }
 
