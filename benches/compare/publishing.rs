@@ -68,7 +68,7 @@ pub struct ApiCost {
 /// A first publish with 3 stages, and an unchanged re-publish of a layer with 300 versions.
 pub fn api_cost() -> ApiCost {
     let moto = aws::moto();
-    let proxy = Proxy::start(&moto.endpoint);
+    let proxy = Proxy::start();
     let first = FilesCrate::new(&aws::fresh_account(), STAGES);
     first.run(&proxy.endpoint, &["publish", "-q"]).success();
     let first_calls = Calls::of(&proxy);
@@ -204,7 +204,7 @@ pub fn end_to_end(work: &Path, tool: &Path, runs: usize) -> EndToEnd {
     let unzipped_bytes = std::fs::metadata(&elf).unwrap().len() + tree::total(&assets);
     let account = aws::fresh_account();
     let keys = aws::assumed_keys(&account);
-    let proxy = Proxy::start(&aws::moto().endpoint);
+    let proxy = Proxy::start();
     let ctx = Context {
         dir,
         elf,
@@ -462,7 +462,7 @@ artifacts-account = "{account}"
 
 /// 5 regions x 24 grants against 1 region x 4 grants, first publishes, every call 80 ms late.
 pub fn fan_out(work: &Path, tool: &Path, runs: usize) -> FanOut {
-    let proxy = Proxy::start(&aws::moto().endpoint);
+    let proxy = Proxy::start();
     for op in [
         "ListLayerVersions",
         "PublishLayerVersion",

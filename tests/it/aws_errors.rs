@@ -10,10 +10,7 @@ const STAGES: &str = r#"dev = { accounts = ["222222222222"] }"#;
 
 /// A test layer in a fresh account, reached through a recording proxy.
 fn behind_proxy() -> (FilesCrate, Proxy) {
-    (
-        FilesCrate::new(&fresh_account(), STAGES),
-        Proxy::start(&moto().endpoint),
-    )
+    (FilesCrate::new(&fresh_account(), STAGES), Proxy::start())
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::support::moto::{self, moto};
+use crate::support::moto;
 use crate::support::proxy::Proxy;
 use crate::support::{
     TempCrate, cargo_layer, error_line, example_manifest, examples_target_dir, fixture_manifest,
@@ -630,7 +630,7 @@ fn two_architectures_publish_two_versions_with_their_own_grants_and_manifests() 
             ("aarch64-unknown-linux-gnu/release/fixture", "aarch64-2.26"),
         ],
     );
-    let proxy = Proxy::start(&moto().endpoint);
+    let proxy = Proxy::start();
     let publish = || {
         let mut cmd = moto::tool(&proxy.endpoint);
         cmd.env("CARGO_TARGET_DIR", krate.target_dir())

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::support::moto::{self, fresh_account, lambda_as, moto};
+use crate::support::moto::{self, fresh_account, lambda_as};
 use crate::support::proxy::{ALL_FAULTS, Proxy};
 use crate::support::{FilesCrate, ctrl_c, json, stderr, wait_for};
 
@@ -101,7 +101,7 @@ fn check_end_state(krate: &FilesCrate, out: &serde_json::Value) {
 fn seeded_runs(first_seed: u64) {
     for seed in first_seed..first_seed + SEEDS {
         let krate = FilesCrate::new(&fresh_account(), STAGES);
-        let proxy = Proxy::start(&moto().endpoint);
+        let proxy = Proxy::start();
         proxy.inject(RATE, seed, &ALL_FAULTS);
         let out = publish_through_faults(&krate, &proxy);
         check_end_state(&krate, &out);
@@ -129,7 +129,7 @@ fn converges_under_faults_seeds_11_to_20() {
 #[test]
 fn a_lost_publish_response_is_found_instead_of_publishing_twice() {
     let krate = FilesCrate::new(&fresh_account(), STAGES);
-    let proxy = Proxy::start(&moto().endpoint);
+    let proxy = Proxy::start();
     // moto creates the version, but the tool never hears back.
     proxy.drop_response("PublishLayerVersion", 1);
     let out = json(
@@ -157,7 +157,7 @@ fn a_lost_publish_response_is_found_instead_of_publishing_twice() {
 #[test]
 fn a_failed_grant_is_recorded_and_a_rerun_finishes_it_without_a_new_version() {
     let krate = FilesCrate::new(&fresh_account(), STAGES);
-    let proxy = Proxy::start(&moto().endpoint);
+    let proxy = Proxy::start();
     proxy.fail(
         "AddLayerVersionPermission",
         1,
@@ -216,10 +216,7 @@ fn a_failed_grant_is_recorded_and_a_rerun_finishes_it_without_a_new_version() {
 fn two_publishers_under_faults_converge_on_one_version() {
     for seed in [101, 102, 103] {
         let krate = FilesCrate::new(&fresh_account(), STAGES);
-        let proxies = [
-            Proxy::start(&moto().endpoint),
-            Proxy::start(&moto().endpoint),
-        ];
+        let proxies = [Proxy::start(), Proxy::start()];
         for (i, proxy) in proxies.iter().enumerate() {
             proxy.inject(RATE, seed * 10 + i as u64, &ALL_FAULTS);
         }
@@ -242,7 +239,7 @@ fn two_publishers_under_faults_converge_on_one_version() {
 #[test]
 fn ctrl_c_leaves_no_half_written_files() {
     let krate = FilesCrate::new(&fresh_account(), STAGES);
-    let proxy = Proxy::start(&moto().endpoint);
+    let proxy = Proxy::start();
     proxy.stall("PublishLayerVersion", 1, std::time::Duration::from_secs(30));
     let child = moto::tool_process(&proxy.endpoint)
         .args(["publish", "-q", "--manifest-path"])

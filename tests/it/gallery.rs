@@ -356,7 +356,7 @@ fn config_error() {
 #[test]
 fn aws_error() {
     let krate = gallery_crate();
-    let proxy = Proxy::start(&moto().endpoint);
+    let proxy = Proxy::start();
     let denied = || {
         proxy.fail(
             "PublishLayerVersion",

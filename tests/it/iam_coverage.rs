@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::support::iam::{self, Needs, granted, needs, not_allowed};
-use crate::support::moto::{fresh_account, moto};
+use crate::support::moto::fresh_account;
 use crate::support::proxy::Proxy;
 use crate::support::{FilesCrate, success};
 
@@ -103,7 +103,7 @@ fn the_policy_is_read_from_every_allow_statement() {
 #[test]
 fn a_proxy_that_saw_a_call_the_policy_lacks_fails_when_dropped() {
     let krate = FilesCrate::new(&fresh_account(), "dev = { accounts = [\"222222222222\"] }");
-    let proxy = Proxy::start(&moto().endpoint).with_policy(without("lambda:ListLayerVersions"));
+    let proxy = Proxy::start().with_policy(without("lambda:ListLayerVersions"));
     success(&krate.run(&proxy.endpoint, &["status"]).success());
     assert_eq!(
         proxy.not_allowed(),

@@ -14,6 +14,7 @@ mod docs;
 mod extension_runtime;
 mod faults;
 mod gallery;
+mod harness;
 mod iam_coverage;
 mod interrupt;
 mod layout;

@@ -87,7 +87,7 @@ fn first_publish_creates_one_version_grants_every_stage_and_writes_results() {
 fn unchanged_republish_reuses_the_version_with_no_write_and_at_most_three_reads() {
     let krate = FilesCrate::new(&fresh_account(), STAGES);
     krate.run(&moto().endpoint, &["publish", "-q"]).success();
-    let proxy = Proxy::start(&moto().endpoint);
+    let proxy = Proxy::start();
     let run = krate
         .run(&proxy.endpoint, &["publish", "--message-format", "json"])
         .success();
@@ -350,7 +350,7 @@ fn revoke_removes_only_its_own_statements_and_status_reports_what_is_missing() {
 fn credentials_of_another_account_are_refused_before_any_write() {
     let krate = FilesCrate::new(&fresh_account(), STAGES);
     // No --assume-role: the dummy keys are moto's default account 123456789012.
-    let proxy = Proxy::start(&moto().endpoint);
+    let proxy = Proxy::start();
     let mut cmd = moto::tool(&proxy.endpoint);
     let run = cmd
         .args([
@@ -373,7 +373,7 @@ fn credentials_of_another_account_are_refused_before_any_write() {
 #[test]
 fn dry_run_plans_without_any_write_call() {
     let krate = FilesCrate::new(&fresh_account(), STAGES);
-    let proxy = Proxy::start(&moto().endpoint);
+    let proxy = Proxy::start();
     let out = json(
         &krate
             .run(
@@ -477,7 +477,7 @@ fn credentials_from_the_environment_publish_the_example_extension() {
     let account = "111111111111"; // examples/hello-extension's artifacts-account
     let lambda = lambda_as(account);
     let (key, secret, token) = moto::assumed_keys(account);
-    let proxy = Proxy::start(&moto().endpoint);
+    let proxy = Proxy::start();
     let mut cmd = moto::tool(&proxy.endpoint);
     cmd.env("AWS_ACCESS_KEY_ID", key)
         .env("AWS_SECRET_ACCESS_KEY", secret)
@@ -563,7 +563,7 @@ fn several_regions_get_one_version_each_and_a_manifest_each() {
 #[test]
 fn the_workspace_example_publishes_both_layers_with_inherited_defaults() {
     let (key, secret, token) = moto::assumed_keys("111111111111");
-    let proxy = Proxy::start(&moto().endpoint);
+    let proxy = Proxy::start();
     let mut cmd = moto::tool(&proxy.endpoint);
     cmd.env("AWS_ACCESS_KEY_ID", key)
         .env("AWS_SECRET_ACCESS_KEY", secret)

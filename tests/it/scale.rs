@@ -107,7 +107,7 @@ fn a_layer_over_50_mb_goes_through_s3_once() {
         r#"region = "eu-central-1""#,
         "region = \"eu-central-1\"\ns3-bucket = \"artifacts-{account}-{region}\"",
     );
-    let proxy = Proxy::start(&moto().endpoint);
+    let proxy = Proxy::start();
     let out = json(
         &krate
             .run(
@@ -204,7 +204,7 @@ fn a_stage_too_large_for_one_policy_is_refused_before_any_version_exists() {
         &fresh_account(),
         &format!("prod = {{ accounts = [{}] }}", accounts.join(", ")),
     );
-    let proxy = Proxy::start(&moto().endpoint);
+    let proxy = Proxy::start();
     let run = krate.run(&proxy.endpoint, &["publish"]).failure().code(3);
     let err = stderr(&run);
     assert!(

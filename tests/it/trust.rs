@@ -71,7 +71,7 @@ fn a_copied_marker_on_other_bytes_is_never_deleted() {
     let copied = marked("copied", &code);
     let copy = lambda.publish_raw(&krate.name, other_bytes(&krate), &copied, &[RUNTIME]);
 
-    let proxy = Proxy::start(&moto().endpoint);
+    let proxy = Proxy::start();
     let out = publish_json(&krate, &proxy.endpoint);
     assert_eq!(out["version"], real);
     assert_eq!(out["published"], false);
@@ -117,7 +117,7 @@ fn twins_from_earlier_runs_are_reused_oldest_first_and_never_deleted() {
     let newer = lambda.publish_raw(&krate.name, zip, &marked("second", &code), &[RUNTIME]);
     krate.run(&moto().endpoint, &["publish", "-q"]).success();
 
-    let proxy = Proxy::start(&moto().endpoint);
+    let proxy = Proxy::start();
     let out = publish_json(&krate, &proxy.endpoint);
     assert_eq!(out["version"], older);
     assert_eq!(lambda.versions(&krate.name), [newer, older]);
@@ -233,7 +233,7 @@ fn the_manifest_file_name_follows_the_configured_regions() {
 #[test]
 fn arns_carry_the_partition_of_their_region() {
     let krate = FilesCrate::new(&fresh_account(), STAGES);
-    let proxy = Proxy::start(&moto().endpoint);
+    let proxy = Proxy::start();
     for (region, partition) in [("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")] {
         let run = tool(&proxy.endpoint)
             .args(["iam-policy", "--region", region, "--manifest-path"])
@@ -378,7 +378,7 @@ fn a_revoke_whose_response_was_lost_reports_the_grant_removed() {
     krate
         .run(&moto().endpoint, &["publish", "-q", "--stage", "dev"])
         .success();
-    let proxy = Proxy::start(&moto().endpoint);
+    let proxy = Proxy::start();
     proxy.drop_response("RemoveLayerVersionPermission", 1);
     let out = json(
         &krate
@@ -433,7 +433,7 @@ fn status_with_another_accounts_credentials_is_refused() {
 #[test]
 fn a_failed_assume_role_is_one_line_naming_the_role_and_the_fix() {
     let krate = FilesCrate::new(&fresh_account(), STAGES);
-    let proxy = Proxy::start(&moto().endpoint);
+    let proxy = Proxy::start();
     proxy.fail(
         "AssumeRole",
         1,
@@ -459,7 +459,7 @@ fn a_role_is_assumed_once_per_run_whatever_the_regions() {
         r#"region = "eu-central-1""#,
         r#"regions = ["eu-central-1", "us-east-1"]"#,
     );
-    let proxy = Proxy::start(&moto().endpoint);
+    let proxy = Proxy::start();
     krate.run(&proxy.endpoint, &["publish", "-q"]).success();
     assert_eq!(proxy.count("AssumeRole"), 1, "{:?}", proxy.calls());
 }
@@ -467,7 +467,7 @@ fn a_role_is_assumed_once_per_run_whatever_the_regions() {
 #[test]
 fn a_failed_policy_read_after_publishing_still_hands_out_the_arn() {
     let krate = FilesCrate::new(&fresh_account(), STAGES);
-    let proxy = Proxy::start(&moto().endpoint);
+    let proxy = Proxy::start();
     proxy.fail(
         "GetLayerVersionPolicy",
         1,

@@ -206,10 +206,7 @@ artifacts-account = "{account}"
     /// goes through this crate's recording proxy.
     pub fn command(&self, endpoint: &str, args: &[&str]) -> assert_cmd::Command {
         let endpoint = if endpoint == moto().endpoint {
-            &self
-                .proxy
-                .get_or_init(|| Proxy::start(&moto().endpoint))
-                .endpoint
+            &self.proxy.get_or_init(Proxy::start).endpoint
         } else {
             endpoint
         };

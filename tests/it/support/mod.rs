@@ -1,8 +1,10 @@
 //! What the integration tests share: where things are, how to run the binary and read what it
-//! printed, throwaway crates ([`fixtures`]), the moto server ([`moto`]), the recording proxy
-//! that checks every AWS call against `cargo layer iam-policy` ([`proxy`], [`iam`]), and the
-//! GitHub runner emulator ([`runner`]).
+//! printed, throwaway crates ([`fixtures`]), the moto server ([`moto`]) behind a layer that
+//! answers as strictly as AWS ([`aws_like`]), the recording proxy that checks every AWS call
+//! against `cargo layer iam-policy` ([`proxy`], [`iam`]), and the GitHub runner emulator
+//! ([`runner`]).
 
+pub mod aws_like;
 pub mod fixtures;
 pub mod iam;
 pub mod moto;

@@ -8,13 +8,17 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{block_on, repo_root};
+use super::{aws_like, block_on, repo_root, serve};
 
 pub const REGION: &str = "eu-central-1";
 
 /// The moto server this test binary shares; each test isolates itself by account.
 pub struct Moto {
+    /// Where tests send AWS calls: moto behind the layer that answers like AWS
+    /// ([`super::aws_like`]).
     pub endpoint: String,
+    /// moto itself; only the AWS-like layers talk to it.
+    pub upstream: String,
     _child: Child,
 }
 
@@ -73,8 +77,18 @@ pub fn moto() -> &'static Moto {
         assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
         // moto logs every request on stderr; keep draining it so it never blocks.
         std::thread::spawn(move || for _ in lines {});
+        let upstream = endpoint.trim_start_matches("http://").to_string();
+        let like_aws = serve(move |req: hyper::Request<hyper::body::Incoming>| {
+            let upstream = upstream.clone();
+            async move {
+                let (parts, body) = req.into_parts();
+                let body = http_body_util::BodyExt::collect(body).await?.to_bytes();
+                aws_like::answer(&upstream, parts, body).await
+            }
+        });
         Moto {
-            endpoint,
+            endpoint: format!("http://{like_aws}"),
+            upstream: endpoint,
             _child: child,
         }
     })
@@ -259,19 +273,23 @@ pub struct Lambda {
 }
 
 impl Lambda {
-    /// Version numbers of a layer, newest first.
+    /// Version numbers of a layer, newest first, from every page.
     pub fn versions(&self, layer: &str) -> Vec<i64> {
         self.rt.block_on(async {
-            match self
+            let pages = self
                 .client
                 .list_layer_versions()
                 .layer_name(layer)
+                .into_paginator()
+                .items()
                 .send()
-                .await
-            {
-                Ok(out) => out.layer_versions().iter().map(|v| v.version()).collect(),
-                Err(_) => Vec::new(),
-            }
+                .collect::<Vec<_>>()
+                .await;
+            pages
+                .into_iter()
+                .map_while(Result::ok)
+                .map(|v| v.version())
+                .collect()
         })
     }
 

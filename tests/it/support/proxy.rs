@@ -1,8 +1,10 @@
-//! A loopback HTTP proxy between the tool and moto. It records every call (so tests can prove
-//! "no write call" and count reads) and injects faults into Lambda calls at a seeded rate:
-//! throttling (429 TooManyRequestsException), 500 and 503 ServiceException, connections closed
-//! before the request is forwarded, and responses dropped after moto applied the request.
-//! It also puts the one S3 answer moto words differently from AWS back into AWS's form.
+//! A loopback HTTP proxy between the tool and moto, answering like AWS ([`super::aws_like`]:
+//! paging, cross-account reads decided by the version policy, S3's multipart answer). It records
+//! every call with its caller's account and region (so tests can prove "no write call" and count
+//! reads), fails chosen operations, in one region or all, and injects faults into Lambda calls
+//! at a seeded rate: throttling (429 TooManyRequestsException), 500 and 503 ServiceException,
+//! connections closed before the request is forwarded, and responses dropped after moto applied
+//! the request.
 //!
 //! When a proxy is dropped, every operation it saw must be allowed by the policy
 //! `cargo layer iam-policy` prints (see [`super::iam`]); a test that made a call the policy does
@@ -15,8 +17,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 
+use super::aws_like::{self, error};
+use super::moto::moto;
 use super::{Reply, iam, serve};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +45,10 @@ pub const ALL_FAULTS: [Fault; 5] = [
 pub struct Call {
     pub operation: String,
     pub fault: Option<Fault>,
+    /// The account the caller's credentials act as.
+    pub account: String,
+    /// The region the call was signed for.
+    pub region: String,
 }
 
 impl Call {
@@ -76,10 +83,11 @@ enum Action {
     Stall(std::time::Duration),
 }
 
-/// Apply `action` to the next `times` calls of `operation`.
+/// Apply `action` to the next `times` calls of `operation` (in `region` only, when set).
 #[derive(Debug, Clone)]
 struct Rule {
     operation: String,
+    region: Option<String>,
     times: usize,
     action: Action,
 }
@@ -103,11 +111,11 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// A proxy in front of `upstream` (http://127.0.0.1:PORT) that injects no faults yet.
-    pub fn start(upstream: &str) -> Proxy {
+    /// A proxy in front of the test binary's moto server that injects no faults yet.
+    pub fn start() -> Proxy {
         let state = Arc::new(State {
             rules: Mutex::new(Vec::new()),
-            upstream: upstream.trim_start_matches("http://").to_string(),
+            upstream: moto().upstream.trim_start_matches("http://").to_string(),
             calls: Mutex::new(Vec::new()),
             seen: Mutex::new(BTreeSet::new()),
             rate: Mutex::new(0.0),
@@ -136,9 +144,10 @@ impl Proxy {
         *self.state.kinds.lock().unwrap() = kinds.to_vec();
     }
 
-    fn add_rule(&self, operation: &str, times: usize, action: Action) {
+    fn add_rule(&self, operation: &str, region: Option<&str>, times: usize, action: Action) {
         self.state.rules.lock().unwrap().push(Rule {
             operation: operation.into(),
+            region: region.map(str::to_string),
             times,
             action,
         });
@@ -151,17 +160,35 @@ impl Proxy {
             code: code.into(),
             message: message.into(),
         };
-        self.add_rule(operation, times, action);
+        self.add_rule(operation, None, times, action);
+    }
+
+    /// Make every call of `operation` signed for `region` fail with the AWS error `code`, so a
+    /// test can prove that one region's failure leaves the others alone.
+    pub fn fail_in_region(
+        &self,
+        region: &str,
+        operation: &str,
+        status: u16,
+        code: &str,
+        message: &str,
+    ) {
+        let action = Action::Fail {
+            status,
+            code: code.into(),
+            message: message.into(),
+        };
+        self.add_rule(operation, Some(region), usize::MAX, action);
     }
 
     /// Let the next `times` calls of `operation` reach moto, then drop their responses.
     pub fn drop_response(&self, operation: &str, times: usize) {
-        self.add_rule(operation, times, Action::DropResponse);
+        self.add_rule(operation, None, times, Action::DropResponse);
     }
 
     /// Hold the next `times` calls of `operation` for `how_long` before forwarding them.
     pub fn stall(&self, operation: &str, times: usize, how_long: std::time::Duration) {
-        self.add_rule(operation, times, Action::Stall(how_long));
+        self.add_rule(operation, None, times, Action::Stall(how_long));
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -174,6 +201,14 @@ impl Proxy {
             .iter()
             .filter(|c| c.operation == operation)
             .count()
+    }
+
+    /// The calls made in `region`.
+    pub fn calls_in(&self, region: &str) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.region == region)
+            .collect()
     }
 
     /// The Lambda calls that changed state, by operation.
@@ -217,20 +252,25 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Reply {
     let (parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
     let operation = operation(parts.method.as_str(), &parts.uri, &body);
+    let caller = aws_like::caller(&parts);
     state.seen.lock().unwrap().insert(operation.clone());
-    if let Some(rule) = take_rule(&state, &operation) {
-        let fault = matches!(rule.action, Action::DropResponse).then_some(Fault::DropResponse);
+    let record = |fault| {
         state.calls.lock().unwrap().push(Call {
             operation: operation.clone(),
             fault,
-        });
+            account: caller.account.clone(),
+            region: caller.region.clone(),
+        })
+    };
+    if let Some(rule) = take_rule(&state, &operation, &caller.region) {
+        record(matches!(rule.action, Action::DropResponse).then_some(Fault::DropResponse));
         return match rule.action {
             Action::Stall(how_long) => {
                 tokio::time::sleep(how_long).await;
-                forward(&state.upstream, parts, body).await
+                aws_like::answer(&state.upstream, parts, body).await
             }
             Action::DropResponse => {
-                forward(&state.upstream, parts, body).await?;
+                aws_like::answer(&state.upstream, parts, body).await?;
                 Err("dropped response".into())
             }
             Action::Fail {
@@ -241,7 +281,7 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Reply {
         };
     }
     let fault = pick_fault(&state, &operation);
-    state.calls.lock().unwrap().push(Call { operation, fault });
+    record(fault);
     match fault {
         Some(Fault::Throttle) => {
             return Ok(error(429, "TooManyRequestsException", "Rate exceeded"));
@@ -251,18 +291,20 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Reply {
         Some(Fault::Reset) => return Err("injected connection reset".into()),
         _ => {}
     }
-    let response = forward(&state.upstream, parts, body).await?;
+    let response = aws_like::answer(&state.upstream, parts, body).await?;
     if fault == Some(Fault::DropResponse) {
         return Err("injected dropped response".into());
     }
     Ok(response)
 }
 
-fn take_rule(state: &State, operation: &str) -> Option<Rule> {
+fn take_rule(state: &State, operation: &str, region: &str) -> Option<Rule> {
     let mut rules = state.rules.lock().unwrap();
-    let rule = rules
-        .iter_mut()
-        .find(|r| r.operation == operation && r.times > 0)?;
+    let rule = rules.iter_mut().find(|r| {
+        r.operation == operation
+            && r.times > 0
+            && r.region.as_deref().is_none_or(|only| only == region)
+    })?;
     rule.times -= 1;
     Some(rule.clone())
 }
@@ -296,56 +338,20 @@ fn pick_fault(state: &State, operation: &str) -> Option<Fault> {
     Some(kinds[rng.usize(..kinds.len())])
 }
 
-fn error(status: u16, code: &str, message: &str) -> Response<Full<Bytes>> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .header("x-amzn-ErrorType", code)
-        .body(Full::new(Bytes::from(format!(
-            r#"{{"__type":"{code}","message":"{message}"}}"#
-        ))))
-        .unwrap()
-}
-
-async fn forward(upstream: &str, parts: hyper::http::request::Parts, body: Bytes) -> Reply {
-    let stream = tokio::net::TcpStream::connect(upstream).await?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    let mut request = Request::from_parts(parts, Full::new(body));
-    *request.uri_mut() = request
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().parse().unwrap())
-        .unwrap_or_else(|| "/".parse().unwrap());
-    let response = sender.send_request(request).await?;
-    let (mut parts, body) = response.into_parts();
-    let body = body.collect().await?.to_bytes();
-    let fixed = in_aws_form(&body);
-    if fixed.len() != body.len() {
-        parts
-            .headers
-            .insert(hyper::header::CONTENT_LENGTH, fixed.len().into());
-    }
-    Ok(Response::from_parts(parts, Full::new(fixed)))
-}
-
-/// moto names the root of S3's CompleteMultipartUpload answer `...Response`; AWS (and the SDK's
-/// parser) say `CompleteMultipartUploadResult`. Everything else passes as moto sent it.
-fn in_aws_form(body: &Bytes) -> Bytes {
-    const MOTO: &str = "CompleteMultipartUploadResponse";
-    if !body.windows(MOTO.len()).any(|w| w == MOTO.as_bytes()) {
-        return body.clone();
-    }
-    let text = String::from_utf8_lossy(body).replace(MOTO, "CompleteMultipartUploadResult");
-    Bytes::from(text)
-}
-
 /// The API operation of a request: Lambda's REST paths, S3's object calls by method and query,
 /// or STS's `Action=` form field.
 pub fn operation(method: &str, uri: &hyper::Uri, body: &[u8]) -> String {
     let path = uri.path();
+    let query = uri.query().unwrap_or_default();
+    let has = |key: &str| query.split('&').any(|kv| kv.split('=').next() == Some(key));
+    match (method, path.trim_end_matches('/')) {
+        ("GET", "/2018-10-31/layers") if query.contains("find=LayerVersion") => {
+            return "GetLayerVersionByArn".into();
+        }
+        ("GET", "/2018-10-31/layers") => return "ListLayers".into(),
+        ("GET", "/2015-03-31/functions") => return "ListFunctions".into(),
+        _ => {}
+    }
     if let Some(rest) = path.strip_prefix("/2018-10-31/layers/") {
         let parts: Vec<&str> = rest.split('/').collect();
         let op = match (method, parts.len()) {
@@ -360,8 +366,6 @@ pub fn operation(method: &str, uri: &hyper::Uri, body: &[u8]) -> String {
         };
         return op.to_string();
     }
-    let query = uri.query().unwrap_or_default();
-    let has = |key: &str| query.split('&').any(|kv| kv.split('=').next() == Some(key));
     if path.matches('/').count() >= 2 && !path.ends_with('/') {
         let op = match method {
             "HEAD" => Some("HeadObject"),

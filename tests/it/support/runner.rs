@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use super::moto::{aws_vars, moto};
+use super::moto::aws_vars;
 use super::proxy::Proxy;
 use super::{repo_root, venv_bin};
 
@@ -187,7 +187,7 @@ impl Runner {
 
     /// The AWS environment configure-aws-credentials would leave, aimed at moto.
     pub fn aws(mut self) -> Runner {
-        let proxy = Proxy::start(&moto().endpoint);
+        let proxy = Proxy::start();
         for (key, value) in aws_vars(&proxy.endpoint) {
             self.env.push((key.to_string(), value));
         }
