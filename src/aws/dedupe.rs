@@ -5,9 +5,9 @@
 //! ListLayerVersions returns no CodeSha256, so cargo-layer writes it into the Description as a
 //! marker, with the id of the run that published it. The marker is only a hint: a version is
 //! reused or deleted only after GetLayerVersion confirmed its CodeSha256. An unchanged re-run
-//! costs one list call and one GetLayerVersion. Versions other tools published carry no marker;
-//! the newest few of them are compared by GetLayerVersion, and the result says how many were
-//! left unchecked.
+//! costs one list call per page of 50 versions up to the match, and one GetLayerVersion.
+//! Versions other tools published carry no marker; the newest few of them are compared by
+//! GetLayerVersion, and the result says how many were left unchecked.
 
 use crate::aws::layers::{LayerApi, Version};
 use crate::error::Result;

@@ -500,3 +500,44 @@ fn a_failed_policy_read_after_publishing_still_hands_out_the_arn() {
     assert_eq!(again["version"], 1);
     assert_eq!(lambda_as(&krate.account).versions(&krate.name), [1]);
 }
+
+/// AWS lists at most 50 versions a page, so the cost of an unchanged re-run grows by one
+/// ListLayerVersions per page in front of the match: 3 Lambda reads with the match on the first
+/// page, 5 with it on the third (the README states the cost per page).
+#[test]
+fn an_unchanged_rerun_costs_one_list_call_per_page_before_the_match() {
+    let krate = FilesCrate::new(&fresh_account(), STAGES);
+    krate.run(&moto().endpoint, &["publish", "-q"]).success();
+    let lambda = lambda_as(&krate.account);
+    let other = other_bytes(&krate);
+    let other_code = archive::code_sha256(&other);
+    for _ in 0..110 {
+        lambda.publish_raw(
+            &krate.name,
+            other.clone(),
+            &marked("later", &other_code),
+            &[RUNTIME],
+        );
+    }
+    let proxy = Proxy::start();
+    let out = publish_json(&krate, &proxy.endpoint);
+    assert_eq!(out["version"], 1, "{out}");
+    assert!(proxy.writes().is_empty(), "{:?}", proxy.writes());
+    let reads: Vec<String> = proxy
+        .calls()
+        .into_iter()
+        .filter(|c| c.is_lambda())
+        .map(|c| c.operation)
+        .collect();
+    assert_eq!(
+        reads,
+        [
+            "ListLayerVersions",
+            "ListLayerVersions",
+            "ListLayerVersions",
+            "GetLayerVersion",
+            "GetLayerVersionPolicy"
+        ],
+        "the match is on page 3 of 111 versions"
+    );
+}
