@@ -50,6 +50,33 @@ pub enum Command {
     Prune(PruneArgs),
 }
 
+impl Command {
+    /// The flags that select the packages.
+    pub fn select(&self) -> &SelectArgs {
+        match self {
+            Command::Package(a) => &a.select,
+            Command::Publish(a) => &a.select,
+            Command::Promote(a) => &a.select,
+            Command::Revoke(a) => &a.select,
+            Command::Status(a) => &a.select,
+            Command::IamPolicy(a) => &a.select,
+            Command::Prune(a) => &a.select,
+        }
+    }
+
+    /// The AWS flags, for the commands that talk to AWS.
+    pub fn aws(&self) -> Option<&AwsArgs> {
+        match self {
+            Command::Publish(a) => Some(&a.aws),
+            Command::Promote(a) => Some(&a.aws),
+            Command::Revoke(a) => Some(&a.aws),
+            Command::Status(a) => Some(&a.aws),
+            Command::Prune(a) => Some(&a.aws),
+            Command::Package(_) | Command::IamPolicy(_) => None,
+        }
+    }
+}
+
 #[derive(Debug, Args, Clone, Default)]
 pub struct SelectArgs {
     /// Package to act on (repeatable); default: the current package, or every workspace member
@@ -92,7 +119,7 @@ pub struct BuildArgs {
     /// Enable all features.
     #[arg(long)]
     pub all_features: bool,
-    /// Do not enable the default feature.
+    /// Do not enable the `default` feature.
     #[arg(long)]
     pub no_default_features: bool,
     /// Require Cargo.lock to be up to date.
@@ -168,7 +195,7 @@ pub struct PromoteArgs {
     /// Stage to grant (repeatable).
     #[arg(long = "stage", value_name = "STAGE", required = true)]
     pub stages: Vec<String>,
-    /// Version number of the layer in Cargo.toml.
+    /// Version number to grant, of the layer Cargo.toml configures.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..))]
     pub version: Option<i64>,
     /// LayerVersionArn to promote.

@@ -1,12 +1,13 @@
 //! cargo-layer: build a reproducible AWS Lambda layer zip, publish it once in the artifacts
 //! account, share that exact version with each stage's accounts, and hand its ARN downstream.
 //!
-//! `main.rs` only calls [`run`]; tests drive the same entry point in-process.
+//! `main.rs` only calls [`run`]; the tests spawn the binary.
 
 pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod hint;
 pub mod interrupt;
 pub mod output;
 pub mod pack;
@@ -36,7 +37,7 @@ where
     if args.get(1).is_some_and(|a| a == "layer") {
         args.remove(1);
     }
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
@@ -51,10 +52,18 @@ where
     // The environment is read once: where results go, and whether this is GitHub Actions.
     let sink = Sink::detect(cli.message_format);
     let progress = Progress::new(cli.quiet, cli.verbose > 0, sink.github.is_some());
+    hint::remember(
+        cli.command.select().cargo_toml.as_deref(),
+        cli.command.aws().map(|a| a.repeated()).unwrap_or_default(),
+    );
     interrupt::watch();
     let outcome = execute(&cli, &progress).and_then(|run| {
         sink.render(&run, &progress);
-        run.verdict()
+        run.verdict(&hint::again(&args))?;
+        match output::stdout::failure() {
+            Some(message) => Err(Error::new(Kind::Internal, message)),
+            None => Ok(()),
+        }
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -70,11 +79,8 @@ fn execute(cli: &Cli, progress: &Progress) -> Result<Run> {
     match &cli.command {
         Command::Package(args) => package::run(args, progress),
         Command::IamPolicy(args) => {
-            let policy = iam_policy::run(args, progress)?;
-            print!(
-                "{}",
-                String::from_utf8_lossy(&output::to_pretty_json(&policy))
-            );
+            let policy = block_on(iam_policy::run(args, progress))?;
+            output::stdout::text(&String::from_utf8_lossy(&output::to_pretty_json(&policy)));
             Ok(Run::default())
         }
         Command::Publish(args) => block_on(publish::run(args, progress)),
@@ -87,7 +93,7 @@ fn execute(cli: &Cli, progress: &Progress) -> Result<Run> {
 
 /// Run an AWS command. Ctrl-C drops the future at its next await, so no call is left
 /// half-handled and temporary files are removed; the exit code says the run was interrupted.
-fn block_on(work: impl Future<Output = Result<Run>>) -> Result<Run> {
+fn block_on<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -124,19 +124,30 @@ pub enum StepStatus {
     Skipped,
 }
 
-/// What one part of the run (package, publish, verify, grant) came to.
+/// A part of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepName {
+    Package,
+    Publish,
+    /// `promote --manifest`: the version in AWS still holds the manifest's CodeSha256.
+    Verify,
+    Grant,
+}
+
+/// What one part of the run came to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Step {
-    pub step: String,
+    pub step: StepName,
     pub status: StepStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
 
 impl Step {
-    pub fn new(step: &str, status: StepStatus, detail: Option<String>) -> Self {
+    pub fn new(step: StepName, status: StepStatus, detail: Option<String>) -> Self {
         Step {
-            step: step.into(),
+            step,
             status,
             detail,
         }
@@ -195,11 +206,23 @@ impl GrantResult {
     }
 }
 
+/// How the version holding an artifact was found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SearchMethod {
+    /// A version whose description carries this content's cargo-layer marker.
+    Marker,
+    /// A version without a marker, compared by GetLayerVersion.
+    HashScan,
+    /// No version holds the artifact.
+    #[default]
+    None,
+}
+
 /// How an existing version was (or was not) found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Search {
-    /// `marker`, `hash-scan`, or `none`.
-    pub method: String,
+    pub method: SearchMethod,
     pub versions_listed: usize,
     /// Versions without a cargo-layer marker compared by GetLayerVersion.
     pub unmarked_checked: usize,
@@ -470,12 +493,79 @@ pub fn git_commit(dir: &Path) -> Option<String> {
     (out.status.success() && !commit.is_empty()).then_some(commit)
 }
 
-/// The JSON Schema of every result, as committed in `docs/results.schema.json`.
+/// The JSON Schema of every result, as committed in `docs/results.schema.json`. It is strict:
+/// an object holds only the fields its type declares, and a result's `type` selects its shape.
+/// Reading a manifest stays lenient (`read_manifest` ignores fields a newer version added).
 pub fn json_schema() -> String {
-    let schema = schemars::schema_for!(Outcome);
+    let mut schema =
+        serde_json::to_value(schemars::schema_for!(Outcome)).expect("a schema serializes");
+    close_objects(&mut schema);
+    tie_types(&mut schema);
     let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
     text.push('\n');
     text
+}
+
+/// Each result shape and the `type` values it carries. Every shape but `package`, which makes no
+/// AWS call, has a region and an account.
+fn shapes() -> Vec<(std::borrow::Cow<'static, str>, Vec<ResultType>)> {
+    use ResultType as T;
+    vec![
+        (Package::schema_name(), vec![T::Package]),
+        (Manifest::schema_name(), vec![T::Publish, T::Promote]),
+        (Plan::schema_name(), vec![T::Plan]),
+        (Revoked::schema_name(), vec![T::Revoke]),
+        (LayerStatus::schema_name(), vec![T::Status]),
+        (Pruned::schema_name(), vec![T::Prune]),
+    ]
+}
+
+const AWS_HEADER: [&str; 2] = ["region", "account"];
+
+/// `additionalProperties: false` on every object with declared fields (maps keep their schema).
+fn close_objects(schema: &mut serde_json::Value) {
+    match schema {
+        serde_json::Value::Object(object) => {
+            if object.contains_key("properties") && !object.contains_key("additionalProperties") {
+                object.insert("additionalProperties".into(), false.into());
+            }
+            object.values_mut().for_each(close_objects);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(close_objects),
+        _ => {}
+    }
+}
+
+/// Exactly one shape per result, chosen by its `type`.
+fn tie_types(schema: &mut serde_json::Value) {
+    let root = schema.as_object_mut().expect("the schema is an object");
+    let shapes_list = root.remove("anyOf").expect("results are a union of shapes");
+    root.insert("oneOf".into(), shapes_list);
+    // Each shape now names its own `type` values.
+    schema["$defs"]
+        .as_object_mut()
+        .expect("the schema has definitions")
+        .remove(ResultType::schema_name().as_ref());
+    for (name, types) in shapes() {
+        let package = types == [ResultType::Package];
+        let shape = &mut schema["$defs"][name.as_ref()];
+        let property = &mut shape["properties"]["type"];
+        assert!(property.is_object(), "result shape {name} has a `type`");
+        *property = serde_json::json!({ "enum": types });
+        let properties = shape["properties"]
+            .as_object_mut()
+            .expect("a shape has fields");
+        if package {
+            AWS_HEADER
+                .iter()
+                .for_each(|field| drop(properties.remove(*field)));
+        } else {
+            let required = shape["required"]
+                .as_array_mut()
+                .expect("a shape requires fields");
+            required.extend(AWS_HEADER.map(serde_json::Value::from));
+        }
+    }
 }
 
 #[cfg(test)]

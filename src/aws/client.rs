@@ -35,6 +35,23 @@ pub struct AwsArgs {
     pub max_attempts: u32,
 }
 
+impl AwsArgs {
+    /// The flags, as given, that a suggested command must repeat to reach the same account.
+    pub fn repeated(&self) -> Vec<String> {
+        let mut words = Vec::new();
+        for (flag, value) in [
+            ("--aws-profile", &self.aws_profile),
+            ("--endpoint-url", &self.endpoint_url),
+            ("--assume-role", &self.assume_role),
+        ] {
+            if let Some(value) = value {
+                words.extend([flag.to_string(), value.clone()]);
+            }
+        }
+        words
+    }
+}
+
 /// Clients bound to one region and one set of credentials.
 #[derive(Clone, Debug)]
 pub struct Aws {
@@ -128,7 +145,7 @@ pub async fn connect(
         caller: Caller::default(),
     };
     let aws = session.region(None)?;
-    session.caller = who_am_i(&aws, role).await?;
+    session.caller = who_am_i(&aws, role, profile(args)).await?;
     guard(&session.caller, account)?;
     Ok(session)
 }
@@ -137,15 +154,23 @@ pub async fn connect(
 /// layers and regions, and the account guard still runs for every layer.
 pub struct Sessions<'a> {
     args: &'a AwsArgs,
+    /// The region for layers that configure none: see [`environment_region`].
+    environment: Option<Sourced>,
     made: Vec<(Option<String>, Session)>,
 }
 
 impl<'a> Sessions<'a> {
-    pub fn new(args: &'a AwsArgs) -> Self {
+    pub fn new(args: &'a AwsArgs, environment: Option<Sourced>) -> Self {
         Sessions {
             args,
+            environment,
             made: Vec::new(),
         }
+    }
+
+    /// The environment's region, already checked.
+    pub fn environment_region(&self) -> Option<&str> {
+        self.environment.as_ref().map(|s| s.region.as_str())
     }
 
     /// The session for `layer` (its role, checked against its artifacts account); `region` is
@@ -159,6 +184,7 @@ impl<'a> Sessions<'a> {
                 index
             }
             None => {
+                let region = region.or(self.environment_region());
                 let session = connect(self.args, region, role.as_deref(), account).await?;
                 self.made.push((role, session));
                 self.made.len() - 1
@@ -231,15 +257,96 @@ fn check_credentials(config: &aws_types::SdkConfig) -> Result<()> {
         .ok_or_else(no_credentials_hint)
 }
 
-/// A credential source that failed, in one line.
-fn credentials_error(err: &CredentialsError) -> Error {
+/// A credential source that failed, in one line, naming the AWS profile when one is in use.
+fn credentials_error(err: &CredentialsError, profile: Option<&Profile>) -> Error {
     let detail = match err {
         CredentialsError::CredentialsNotLoaded(_) => {
             "no AWS credentials found (tried the environment, profiles, web identity, container and instance metadata)".to_string()
         }
         other => format!("could not load AWS credentials: {}", chain(other)),
     };
-    Error::new(Kind::Credentials, detail).fix(CREDENTIALS_FIX)
+    match profile {
+        Some(profile) => Error::new(
+            Kind::Credentials,
+            format!("{detail}; the AWS profile in use is \"{}\" ({})", profile.name, profile.from),
+        )
+        .fix(format!(
+            "check that ~/.aws/config (or AWS_CONFIG_FILE) defines [profile {0}] with credentials, run `aws sso login --profile {0}` for an SSO profile, or name another profile",
+            profile.name
+        )),
+        None => Error::new(Kind::Credentials, detail).fix(CREDENTIALS_FIX),
+    }
+}
+
+/// The AWS profile a run uses, and where it was named.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: String,
+    pub from: &'static str,
+}
+
+/// `--aws-profile`, else AWS_PROFILE; none means aws-config's default profile.
+pub fn profile(args: &AwsArgs) -> Option<Profile> {
+    if let Some(name) = &args.aws_profile {
+        return Some(Profile {
+            name: name.clone(),
+            from: "--aws-profile",
+        });
+    }
+    std::env::var("AWS_PROFILE")
+        .ok()
+        .filter(|name| !name.is_empty())
+        .map(|name| Profile {
+            name,
+            from: "AWS_PROFILE",
+        })
+}
+
+/// A region and where it came from, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced {
+    pub region: String,
+    pub from: String,
+}
+
+/// The region of the environment, for a layer that configures none and a run without
+/// `--region`: AWS_REGION, AWS_DEFAULT_REGION, the profile's `region`, instance metadata, the
+/// same chain the SDK reads. It is resolved here, once, and checked before any AWS call, so a
+/// malformed value is a configuration error naming where it came from.
+pub async fn environment_region(profile: Option<&Profile>) -> Result<Option<Sourced>> {
+    use aws_config::meta::region::ProvideRegion;
+    let from_env = aws_config::environment::region::EnvironmentVariableRegionProvider::new();
+    let mut from_profile = aws_config::profile::ProfileFileRegionProvider::builder();
+    if let Some(profile) = profile {
+        from_profile = from_profile.profile_name(&profile.name);
+    }
+    let found = if let Some(region) = from_env.region().await {
+        let var = if std::env::var("AWS_REGION").is_ok_and(|v| v == region.as_ref()) {
+            "AWS_REGION"
+        } else {
+            "AWS_DEFAULT_REGION"
+        };
+        Some((region, var.to_string()))
+    } else if let Some(region) = from_profile.build().region().await {
+        let name = profile.map_or("default", |p| p.name.as_str());
+        Some((region, format!("the region of AWS profile \"{name}\"")))
+    } else {
+        let imds = aws_config::imds::region::ImdsRegionProvider::builder().build();
+        imds.region()
+            .await
+            .map(|region| (region, "EC2 instance metadata".to_string()))
+    };
+    let Some((region, from)) = found else {
+        return Ok(None);
+    };
+    crate::project::limits::region(region.as_ref()).map_err(|m| {
+        Error::new(Kind::Config, format!("{from}: {m}"))
+            .fix("correct it there, set `region` in [package.metadata.layer], or pass --region")
+    })?;
+    Ok(Some(Sourced {
+        region: region.to_string(),
+        from,
+    }))
 }
 
 const CREDENTIALS_FIX: &str = "set AWS_PROFILE (after `aws sso login`), export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or in GitHub Actions use aws-actions/configure-aws-credentials with role-to-assume";
@@ -250,7 +357,7 @@ fn no_credentials_hint() -> Error {
 
 /// sts:GetCallerIdentity, the first call of every command: it is also where a role is assumed,
 /// so a failed AssumeRole is reported here, naming the role.
-async fn who_am_i(aws: &Aws, role: Option<&str>) -> Result<Caller> {
+async fn who_am_i(aws: &Aws, role: Option<&str>, profile: Option<Profile>) -> Result<Caller> {
     match aws.sts.get_caller_identity().send().await {
         Ok(out) => Ok(Caller {
             account: out.account().unwrap_or_default().to_string(),
@@ -260,7 +367,7 @@ async fn who_am_i(aws: &Aws, role: Option<&str>) -> Result<Caller> {
             let assume = find_source::<aws_sdk_sts::operation::assume_role::AssumeRoleError>(&err);
             Err(match (role, find_source::<CredentialsError>(&err)) {
                 (Some(role), Some(_)) if assume.is_some() => assume_role_error(role, &err),
-                (_, Some(credentials)) => credentials_error(credentials),
+                (_, Some(credentials)) => credentials_error(credentials, profile.as_ref()),
                 _ => sdk_error("sts:GetCallerIdentity", "the caller identity", err),
             })
         }
@@ -387,7 +494,8 @@ pub fn service_error(action: &str, resource: &str, code: &str, message: &str) ->
     }
     let fix = match code {
         "AccessDeniedException" | "AccessDenied" | "AuthorizationError" => format!(
-            "allow `{action}` on {resource} for this role; `cargo layer iam-policy` prints the whole policy"
+            "allow `{action}` on {resource} for this role; {} prints the whole policy",
+            crate::hint::command("iam-policy", &[])
         ),
         "ResourceNotFoundException" => format!("{resource} does not exist in this account and region"),
         "TooManyRequestsException" | "ThrottlingException" | "Throttling" => {

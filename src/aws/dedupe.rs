@@ -12,7 +12,7 @@
 use crate::aws::layers::{LayerApi, Version};
 use crate::error::Result;
 use crate::project::limits::MARKER_PREFIX;
-use crate::schema::Search;
+use crate::schema::{Search, SearchMethod};
 
 /// Unmarked versions compared by hash, newest first, before giving up.
 pub const FALLBACK_SCAN: usize = 10;
@@ -197,8 +197,8 @@ pub async fn find(layer: &LayerApi, identity: &Identity) -> Result<Found> {
                 .map(|v| v.number)
                 .filter(|&n| n > version.number)
                 .collect();
-            notes.extend(twins_note(&newer, &version));
-            search.method = "marker".into();
+            notes.extend(twins_note(layer, &newer, &version));
+            search.method = SearchMethod::Marker;
             return Ok(Found {
                 version: Some(version),
                 search,
@@ -217,9 +217,9 @@ pub async fn find(layer: &LayerApi, identity: &Identity) -> Result<Found> {
     let (confirmed, rejected) = oldest_confirmed(layer, &window, identity).await?;
     search.unmarked_checked = rejected.len() + usize::from(confirmed.is_some());
     search.method = if confirmed.is_some() {
-        "hash-scan".into()
+        SearchMethod::HashScan
     } else {
-        "none".into()
+        SearchMethod::None
     };
     Ok(Found {
         version: confirmed,
@@ -255,13 +255,14 @@ fn copied_markers(rejected: &[i64]) -> impl Iterator<Item = String> + '_ {
     })
 }
 
-fn twins_note(newer: &[i64], reused: &Version) -> Option<String> {
+fn twins_note(layer: &LayerApi, newer: &[i64], reused: &Version) -> Option<String> {
     if newer.is_empty() {
         return None;
     }
     let numbers: Vec<String> = newer.iter().map(i64::to_string).collect();
+    let status = crate::hint::for_layer("status", &layer.name, &layer.aws.region, &[]);
     Some(format!(
-        "version(s) {} also carry this content's marker; version {} is the oldest confirmed one and is reused; nothing is deleted (`cargo layer status` shows which hold the same bytes)",
+        "version(s) {} also carry this content's marker; version {} is the oldest confirmed one and is reused; nothing is deleted ({status} shows which hold the same bytes)",
         numbers.join(", "),
         reused.number
     ))

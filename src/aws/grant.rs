@@ -118,7 +118,7 @@ pub async fn apply(
     stream::iter(wanted)
         .map(|grant| async move {
             let result = match policy.get(&grant.statement_id()) {
-                Some(existing) => present(grant, existing),
+                Some(existing) => present(layer, version, grant, existing),
                 None if dry_run => grant.result(GrantStatus::WouldAdd, None),
                 None => add(layer, version, grant).await?,
             };
@@ -133,17 +133,38 @@ pub async fn apply(
         .await
 }
 
-fn present(grant: &Wanted, existing: &policy::Statement) -> GrantResult {
+fn present(
+    layer: &LayerApi,
+    version: i64,
+    grant: &Wanted,
+    existing: &policy::Statement,
+) -> GrantResult {
     if grant.matches(existing) {
-        grant.result(GrantStatus::Present, None)
-    } else {
-        grant.result(
-            GrantStatus::Failed,
-            Some(format!(
-                "statement {} exists but grants {} instead; remove it (cargo layer revoke --stage {}) and run again",
-                existing.sid, existing.principal, grant.stage
-            )),
-        )
+        return grant.result(GrantStatus::Present, None);
+    }
+    let number = version.to_string();
+    let revoke = crate::hint::for_layer(
+        "revoke",
+        &layer.name,
+        &layer.aws.region,
+        &["--stage", &grant.stage, "--version", &number],
+    );
+    grant.result(
+        GrantStatus::Failed,
+        Some(format!(
+            "statement {} exists but grants {} instead; remove it with {revoke}, then run again",
+            existing.sid,
+            grantee(existing)
+        )),
+    )
+}
+
+/// Who a statement grants, as people read it.
+fn grantee(statement: &policy::Statement) -> String {
+    match &statement.organization {
+        Some(org) => format!("organization {org}"),
+        None if statement.principal == "*" => "every AWS account".to_string(),
+        None => statement.principal.clone(),
     }
 }
 
@@ -166,7 +187,7 @@ async fn add(layer: &LayerApi, version: i64, grant: &Wanted) -> Result<GrantResu
         // Either the statement is there already (a concurrent run added it), or another update
         // of the policy was in progress: the policy, read again, tells which.
         if let Some(existing) = layer.policy(version).await?.get(&sid) {
-            return Ok(present(grant, existing));
+            return Ok(present(layer, version, grant, existing));
         }
         if attempt == CONFLICT_ATTEMPTS {
             return Ok(grant.result(

@@ -214,7 +214,7 @@ impl LayerApi {
     /// GetLayerVersion for a version that must exist.
     pub async fn existing(&self, version: i64) -> Result<Version> {
         self.get(version).await?.ok_or_else(|| {
-            crate::error::Error::new(crate::error::Kind::Aws, format!("lambda:GetLayerVersion: version {version} of layer {} does not exist in {} (never published, or deleted)", self.name, self.aws.region)).fix("`cargo layer status` lists the versions")
+            crate::error::Error::new(crate::error::Kind::Aws, format!("lambda:GetLayerVersion: version {version} of layer {} does not exist in {} (never published, or deleted)", self.name, self.aws.region)).fix(format!("{} lists the versions", crate::hint::for_layer("status", &self.name, &self.aws.region, &[])))
         })
     }
 

@@ -9,6 +9,6 @@ pub mod policy;
 pub mod s3;
 
 pub use client::{
-    Aws, AwsArgs, Caller, Session, Sessions, connect, error_code, http_client, is_transient,
-    partition, retry_config, sdk_error, service_error,
+    Aws, AwsArgs, Caller, Session, Sessions, Sourced, connect, environment_region, error_code,
+    http_client, is_transient, partition, retry_config, sdk_error, service_error,
 };

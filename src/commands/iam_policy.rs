@@ -6,15 +6,24 @@
 
 use serde_json::{Value, json};
 
+use crate::aws;
 use crate::cli::IamPolicyArgs;
+use crate::commands::setup;
 use crate::error::Result;
 use crate::output::progress::Progress;
 use crate::project;
 use crate::project::config::LayerConfig;
 
-/// The policy document; it is no cargo-layer result, so it is printed as it is.
-pub fn run(args: &IamPolicyArgs, progress: &Progress) -> Result<Value> {
+/// The policy document; it is no cargo-layer result, so it is printed as it is. The regions
+/// follow the rule every command uses: `--region` (one of the configured ones), else the
+/// configured regions, else the environment's (AWS_REGION, AWS_DEFAULT_REGION, the profile).
+pub async fn run(args: &IamPolicyArgs, progress: &Progress) -> Result<Value> {
+    setup::check_flag(args.region.as_deref())?;
     let project = project::load(&args.select.selection())?;
+    let flag = args.region.as_deref();
+    // No AWS flags here: the profile is AWS_PROFILE's.
+    let profile = aws::client::profile(&aws::AwsArgs::default());
+    let environment = setup::environment_region(&project.layers, flag, profile).await?;
     let mut layer_arns = Vec::new();
     let mut object_arns = Vec::new();
     for layer in &project.layers {
@@ -24,14 +33,18 @@ pub fn run(args: &IamPolicyArgs, progress: &Progress) -> Result<Value> {
                 layer.name
             ));
         }
-        if layer.regions.is_empty() && args.region.is_none() {
+        let regions: Vec<String> = setup::regions(layer, flag)?
+            .into_iter()
+            .filter_map(|r| r.or_else(|| environment.as_ref().map(|e| e.region.clone())))
+            .collect();
+        if regions.is_empty() {
             progress.warn(format!(
-                "layer {} has no region; the policy uses * for the region (or pass --region)",
+                "layer {} has no region; the policy uses * for the region (set region in Cargo.toml, export AWS_REGION, or pass --region)",
                 layer.name
             ));
         }
-        layer_arns.extend(arns(layer, args.region.as_deref()));
-        object_arns.extend(object_arns_of(layer, args.region.as_deref()));
+        layer_arns.extend(arns(layer, &regions));
+        object_arns.extend(object_arns_of(layer, &regions));
     }
     let versions: Vec<String> = layer_arns.iter().map(|arn| format!("{arn}:*")).collect();
     let mut document = policy(&layer_arns, &versions);
@@ -44,18 +57,18 @@ pub fn run(args: &IamPolicyArgs, progress: &Progress) -> Result<Value> {
     Ok(document)
 }
 
-fn regions<'a>(layer: &'a LayerConfig, region: Option<&'a str>) -> Vec<&'a str> {
-    match region {
-        Some(region) => vec![region],
-        None if layer.regions.is_empty() => vec!["*"],
-        None => layer.regions.iter().map(String::as_str).collect(),
+/// The regions, or `*` when none is known.
+fn or_any(regions: &[String]) -> Vec<&str> {
+    if regions.is_empty() {
+        return vec!["*"];
     }
+    regions.iter().map(String::as_str).collect()
 }
 
 /// The zips a layer uploads: `s3-bucket` in each region, its own `cargo-layer/<name>/` prefix.
-fn object_arns_of(layer: &LayerConfig, region: Option<&str>) -> Vec<String> {
+fn object_arns_of(layer: &LayerConfig, regions: &[String]) -> Vec<String> {
     let account = layer.artifacts_account.as_deref().unwrap_or("*");
-    regions(layer, region)
+    or_any(regions)
         .into_iter()
         .filter_map(|region| {
             let bucket = layer.bucket(region, account)?;
@@ -79,9 +92,9 @@ fn upload_statement(object_arns: &[String]) -> Value {
     })
 }
 
-fn arns(layer: &LayerConfig, region: Option<&str>) -> Vec<String> {
+fn arns(layer: &LayerConfig, regions: &[String]) -> Vec<String> {
     let account = layer.artifacts_account.as_deref().unwrap_or("*");
-    regions(layer, region)
+    or_any(regions)
         .into_iter()
         .map(|region| {
             format!(

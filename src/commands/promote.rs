@@ -13,7 +13,7 @@ use crate::output::progress::Progress;
 use crate::output::{Delivered, Run, human};
 use crate::project::config::LayerConfig;
 use crate::schema::{
-    self, Manifest, Outcome, PlanAction, PlanCommand, ResultType, Step, StepStatus,
+    self, Manifest, Outcome, PlanAction, PlanCommand, ResultType, Step, StepName, StepStatus,
 };
 
 /// The version to promote, as the user named it.
@@ -27,7 +27,7 @@ struct Pick {
 }
 
 pub async fn run(args: &PromoteArgs, progress: &Progress) -> Result<Run> {
-    let setup = setup::load(&args.select, &args.aws)?;
+    let setup = setup::load(&args.select, &args.aws).await?;
     let layers = &setup.project.layers;
     let pick = pick(args, layers)?;
     let layer = pick_layer(layers, &pick)?;
@@ -37,6 +37,7 @@ pub async fn run(args: &PromoteArgs, progress: &Progress) -> Result<Run> {
     check_account(layer, &pick)?;
     let account = layer.artifacts_account.clone().or(pick.account.clone());
     let role = layer.role_arn.as_deref();
+    let region = region.or(setup.aws.environment_region().map(str::to_string));
     let session = aws::connect(&args.aws, region.as_deref(), role, account.as_deref()).await?;
     let api = session.api(region.as_deref(), &layer.name)?;
     let caller = session.caller();
@@ -74,10 +75,10 @@ pub async fn run(args: &PromoteArgs, progress: &Progress) -> Result<Run> {
     }
     let verified = if pick.code_sha256.is_some() {
         let detail = Some("CodeSha256 matches the manifest".into());
-        Step::new("verify", StepStatus::Ok, detail)
+        Step::new(StepName::Verify, StepStatus::Ok, detail)
     } else {
         let detail = Some("no --manifest given".into());
-        Step::new("verify", StepStatus::Skipped, detail)
+        Step::new(StepName::Verify, StepStatus::Skipped, detail)
     };
     let manifest = Manifest {
         steps: vec![verified, grant_step(&grants)],

@@ -19,7 +19,7 @@ use crate::project::config::LayerConfig;
 use crate::schema::{self, Header, Kept, Outcome, Pruned, ResultType};
 
 pub async fn run(args: &PruneArgs, progress: &Progress) -> Result<Run> {
-    let mut setup = setup::load(&args.select, &args.aws)?;
+    let mut setup = setup::load(&args.select, &args.aws).await?;
     let manifests = args
         .manifest
         .iter()

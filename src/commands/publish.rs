@@ -20,14 +20,14 @@ use crate::pack::{self, Packaged};
 use crate::project::config::LayerConfig;
 use crate::schema::{
     self, GrantResult, GrantStatus, Manifest, Outcome, Plan, PlanAction, PlanCommand, ResultType,
-    Step, StepStatus,
+    SearchMethod, Step, StepName, StepStatus,
 };
 
 /// Regions published at once; within a region, grants go four at a time (see `grant`).
 const REGIONS_AT_ONCE: usize = 8;
 
 pub async fn run(args: &PublishArgs, progress: &Progress) -> Result<Run> {
-    let mut setup = setup::load(&args.select, &args.aws)?;
+    let mut setup = setup::load(&args.select, &args.aws).await?;
     let flag = args.aws.region.as_deref();
     // Every local check before the build, and the build before any AWS call.
     let mut work = Vec::new();
@@ -185,7 +185,7 @@ async fn publish_region(job: &Job<'_>, dry_run: bool, progress: &Progress) -> Re
             dedupe::FALLBACK_SCAN
         ));
     }
-    if found.search.method == "hash-scan" {
+    if found.search.method == SearchMethod::HashScan {
         notes.push("found by comparing CodeSha256 of versions published by another tool".into());
     }
     if dry_run {
@@ -222,8 +222,8 @@ async fn publish_region(job: &Job<'_>, dry_run: bool, progress: &Progress) -> Re
         published,
         dedupe: Some(found.search),
         steps: vec![
-            Step::new("package", StepStatus::Ok, None),
-            Step::new("publish", publish, None),
+            Step::new(StepName::Package, StepStatus::Ok, None),
+            Step::new(StepName::Publish, publish, None),
             grant_step(&grants),
         ],
         grants,
@@ -239,10 +239,10 @@ pub fn grant_step(grants: &[GrantResult]) -> Step {
         .filter(|g| g.status == GrantStatus::Failed)
         .count();
     if failed == 0 {
-        Step::new("grant", StepStatus::Ok, None)
+        Step::new(StepName::Grant, StepStatus::Ok, None)
     } else {
         Step::new(
-            "grant",
+            StepName::Grant,
             StepStatus::Failed,
             Some(format!("{failed} of {} grants failed", grants.len())),
         )

@@ -14,7 +14,7 @@ use crate::schema::{
 };
 
 pub async fn run(args: &RevokeArgs, progress: &Progress) -> Result<Run> {
-    let mut setup = setup::load(&args.select, &args.aws)?;
+    let mut setup = setup::load(&args.select, &args.aws).await?;
     let layer = setup::one_layer(&setup.project, "revoke")?.clone();
     limits::stage_name(&args.stage)
         .map_err(|m| Error::new(Kind::Config, format!("--stage: {m}")))?;

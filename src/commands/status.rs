@@ -16,7 +16,7 @@ use crate::project::config::LayerConfig;
 use crate::schema::{Header, LayerStatus, Outcome, ResultType, StageStatus, VersionStatus};
 
 pub async fn run(args: &StatusArgs, progress: &Progress) -> Result<Run> {
-    let mut setup = setup::load(&args.select, &args.aws)?;
+    let mut setup = setup::load(&args.select, &args.aws).await?;
     let mut run = Run::default();
     for layer in &setup.project.layers {
         let region = layer.one_region(args.aws.region.as_deref())?;

@@ -2,11 +2,13 @@
 //! and promote, so `ARN=$(cargo layer publish -q)` works; the table for status); stderr carries
 //! the summary.
 
+use crate::hint;
 use crate::output::progress::Progress;
 use crate::output::run::Delivered;
+use crate::output::stdout;
 use crate::schema::{
-    GrantResult, GrantStatus, LayerStatus, Manifest, Outcome, Package, Plan, PlanAction, Pruned,
-    ResultType, Revoked, VersionStatus,
+    GrantResult, GrantStatus, Header, LayerStatus, Manifest, Outcome, Package, Plan, PlanAction,
+    Pruned, ResultType, Revoked, VersionStatus,
 };
 
 const REVOKED_STILL_WORKS: &str = "functions that already use this version keep working; only new deployments and configuration updates that reference it from those accounts are refused";
@@ -18,7 +20,7 @@ pub fn print(delivered: &Delivered, results_on_stdout: bool, progress: &Progress
     if results_on_stdout {
         match outcome {
             Outcome::Package(p) => package(p),
-            Outcome::Manifest(m) => println!("{}", m.layer_version_arn),
+            Outcome::Manifest(m) => stdout::line(&m.layer_version_arn),
             Outcome::Plan(p) => lines(&plan(p)),
             Outcome::Revoke(r) => revoked(r),
             Outcome::Status(s) => lines(&status(s)),
@@ -37,24 +39,24 @@ pub fn print(delivered: &Delivered, results_on_stdout: bool, progress: &Progress
 
 fn lines(lines: &[String]) {
     for line in lines {
-        println!("{line}");
+        stdout::line(line);
     }
 }
 
 fn package(p: &Package) {
-    println!("{}  {}", p.header.name, p.zip.display());
-    println!(
+    stdout::line(format_args!("{}  {}", p.header.name, p.zip.display()));
+    stdout::line(format_args!(
         "  zip size       {} ({} bytes)",
         human_size(p.zip_size),
         p.zip_size
-    );
-    println!(
+    ));
+    stdout::line(format_args!(
         "  unzipped size  {} ({} bytes)",
         human_size(p.unzipped_size),
         p.unzipped_size
-    );
-    println!("  sha256         {}", p.sha256);
-    println!("  CodeSha256     {}", p.code_sha256);
+    ));
+    stdout::line(format_args!("  sha256         {}", p.sha256));
+    stdout::line(format_args!("  CodeSha256     {}", p.code_sha256));
 }
 
 /// The summary of a manifest on stderr.
@@ -115,16 +117,18 @@ fn plan(plan: &Plan) -> Vec<String> {
 
 fn revoked(r: &Revoked) {
     if r.removed.is_empty() {
-        println!(
+        stdout::line(format_args!(
             "stage {} has no cargo-layer grant on {}; nothing to remove",
             r.stage, r.layer_version_arn
-        );
+        ));
     }
     for grant in &r.removed {
-        println!(
+        stdout::line(format_args!(
             "removed {} ({}) from {}",
-            grant.statement_id, grant.principal, r.layer_version_arn
-        );
+            grant.statement_id,
+            grant.grantee(),
+            r.layer_version_arn
+        ));
     }
 }
 
@@ -138,12 +142,12 @@ fn status(status: &LayerStatus) -> Vec<String> {
         status.versions.len()
     )];
     for v in &status.versions {
-        out.extend(version(v));
+        out.extend(version(h, v));
     }
     out
 }
 
-fn version(v: &VersionStatus) -> Vec<String> {
+fn version(h: &Header, v: &VersionStatus) -> Vec<String> {
     let local = if v.matches_local_zip {
         "  = local zip"
     } else {
@@ -177,7 +181,8 @@ fn version(v: &VersionStatus) -> Vec<String> {
     }
     for sid in &v.stale_statements {
         out.push(format!(
-            "  stale      {sid} (no longer in Cargo.toml; `cargo layer revoke` removes it)"
+            "  stale      {sid} (no longer in Cargo.toml{})",
+            revoke_stale(h, v, sid)
         ));
     }
     for sid in &v.other_statements {
@@ -186,22 +191,37 @@ fn version(v: &VersionStatus) -> Vec<String> {
     out
 }
 
+/// How a stale statement goes away: revoke removes every statement of its stage from the
+/// version, and a promote adds back what Cargo.toml still lists.
+fn revoke_stale(h: &Header, v: &VersionStatus, sid: &str) -> String {
+    match hint::revoke_statement(&h.name, &h.region, v.version, sid) {
+        Some((stage, revoke)) => format!(
+            "; {revoke} removes stage {stage}'s statements from this version, and a promote adds back what Cargo.toml lists"
+        ),
+        None => String::new(),
+    }
+}
+
 fn pruned(p: &Pruned) {
     let verb = if p.dry_run { "would delete" } else { "deleted" };
     let h = &p.header;
-    println!(
+    stdout::line(format_args!(
         "{} in {} (account {}): keep {}, {verb} {}",
         h.name,
         h.region,
         h.account,
         p.kept.len(),
         p.deleted.len()
-    );
+    ));
     for kept in &p.kept {
-        println!("  keep    {:<6} {}", kept.version, kept.reasons.join("; "));
+        stdout::line(format_args!(
+            "  keep    {:<6} {}",
+            kept.version,
+            kept.reasons.join("; ")
+        ));
     }
     for number in &p.deleted {
-        println!("  {verb:<7} {number}");
+        stdout::line(format_args!("  {verb:<7} {number}"));
     }
 }
 

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 /// One JSON object on one line: the `--message-format json` contract.
 pub fn print_json<T: Serialize>(value: &T) {
-    println!("{}", to_json_line(value));
+    super::stdout::line(to_json_line(value));
 }
 
 pub fn to_json_line<T: Serialize>(value: &T) -> String {

@@ -9,6 +9,7 @@ pub mod human;
 pub mod json;
 pub mod progress;
 pub mod run;
+pub mod stdout;
 pub mod workflow;
 
 pub use files::write_atomic;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, Kind, Result};
-use crate::schema::{GrantStatus, Outcome};
+use crate::schema::{GrantResult, GrantStatus, Outcome, ResultType};
 
 /// One result and the manifest file it was written to, if any.
 #[derive(Debug, Clone)]
@@ -36,8 +36,9 @@ impl Run {
     }
 
     /// The error that decides the exit code once everything is rendered: a failed region (with
-    /// its own code), else failed grants (partial).
-    pub fn verdict(&self) -> Result<()> {
+    /// its own code), else failed grants (partial). `again` is this run's command, which
+    /// finishes only what is missing.
+    pub fn verdict(&self, again: &str) -> Result<()> {
         if let Some(first) = self.failures.first() {
             let each: Vec<String> = self
                 .failures
@@ -46,20 +47,32 @@ impl Run {
                 .collect();
             return Err(Error::new(
                 first.error.kind,
-                format!("{} region(s) failed ({})", self.failures.len(), each.join("; ")),
+                format!(
+                    "{} region(s) failed ({})",
+                    self.failures.len(),
+                    each.join("; ")
+                ),
             )
-            .fix("the other regions are done; running the same command again finishes only what is missing"));
+            .fix(format!(
+                "the other regions are done; {again} finishes only what is missing"
+            )));
         }
-        let failed: Vec<String> = self
+        let failed: Vec<(&Delivered, &GrantResult)> = self
             .results
             .iter()
             .filter_map(|d| match &d.outcome {
-                Outcome::Manifest(m) => Some(&m.grants),
+                Outcome::Manifest(m) => Some(m.grants.iter().map(move |g| (d, g))),
                 _ => None,
             })
             .flatten()
-            .filter(|g| g.status == GrantStatus::Failed)
-            .map(|g| {
+            .filter(|(_, g)| g.status == GrantStatus::Failed)
+            .collect();
+        if failed.is_empty() {
+            return Ok(());
+        }
+        let each: Vec<String> = failed
+            .iter()
+            .map(|(_, g)| {
                 format!(
                     "{} ({})",
                     g.statement_id,
@@ -67,17 +80,25 @@ impl Run {
                 )
             })
             .collect();
-        if failed.is_empty() {
-            return Ok(());
-        }
+        // Only publish writes a manifest; promote reports in its result alone.
+        let recorded: Vec<String> = self
+            .results
+            .iter()
+            .filter(|d| matches!(&d.outcome, Outcome::Manifest(m) if m.header.r#type == ResultType::Publish))
+            .filter_map(|d| d.file.as_ref().map(|f| f.display().to_string()))
+            .collect();
+        let recorded = match recorded.as_slice() {
+            [] => String::new(),
+            files => format!("{} records them; ", files.join(", ")),
+        };
         Err(Error::new(
             Kind::Partial,
             format!(
                 "the version is in place but {} grant(s) failed: {}",
-                failed.len(),
-                failed.join("; ")
+                each.len(),
+                each.join("; ")
             ),
         )
-        .fix("the manifest records them, and running the same command again adds only what is missing"))
+        .fix(format!("{recorded}{again} adds only what is missing")))
     }
 }

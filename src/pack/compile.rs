@@ -384,14 +384,45 @@ pub fn profile_dir(target_dir: &Path, target: Option<&str>, opts: &BuildOptions)
 }
 
 /// `--no-build`: take what an earlier build left where this plan's build puts it, and let layout
-/// report anything missing.
+/// report anything missing, naming the directories looked in.
 fn existing_artifacts(
     layer: &LayerConfig,
     plan: &Build,
     opts: &BuildOptions,
     target_dir: &Path,
 ) -> Artifacts {
-    let dir = profile_dir(target_dir, plan.target.as_deref(), opts);
+    let dirs = built_dirs(plan, opts, target_dir);
+    let complete = |found: &Artifacts| match layer.kind {
+        LayerKind::Lib => found.cdylib.is_some(),
+        _ => found.bins.len() == layer.bins.len(),
+    };
+    dirs.iter()
+        .map(|dir| artifacts_in(layer, dir))
+        .find(complete)
+        .unwrap_or(Artifacts {
+            searched: dirs,
+            ..Artifacts::default()
+        })
+}
+
+/// Where a build for this plan may have left its files, the plan's own place first. The host's
+/// architecture is built into `target/<profile>` without `--target` and into
+/// `target/<triple>/<profile>` with it: with the plain cargo builder, either will do.
+fn built_dirs(plan: &Build, opts: &BuildOptions, target_dir: &Path) -> Vec<PathBuf> {
+    let mut dirs = vec![profile_dir(target_dir, plan.target.as_deref(), opts)];
+    let host_triple = binary::default_triple(plan.arch);
+    let native = cfg!(target_os = "linux") && binary::host_arch() == Some(plan.arch);
+    if plan.builder == Builder::Cargo && native {
+        match plan.target.as_deref() {
+            None => dirs.push(profile_dir(target_dir, Some(host_triple), opts)),
+            Some(triple) if triple == host_triple => dirs.push(profile_dir(target_dir, None, opts)),
+            Some(_) => {}
+        }
+    }
+    dirs
+}
+
+fn artifacts_in(layer: &LayerConfig, dir: &Path) -> Artifacts {
     let bins = layer
         .bins
         .iter()
@@ -403,7 +434,11 @@ fn existing_artifacts(
         .as_ref()
         .map(|name| dir.join(format!("lib{}.so", name.replace('-', "_"))))
         .filter(|path| path.is_file());
-    Artifacts { bins, cdylib }
+    Artifacts {
+        bins,
+        cdylib,
+        searched: Vec::new(),
+    }
 }
 
 #[cfg(test)]

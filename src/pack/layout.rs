@@ -30,6 +30,23 @@ pub struct Entry {
 pub struct Artifacts {
     pub bins: BTreeMap<String, PathBuf>,
     pub cdylib: Option<PathBuf>,
+    /// With `--no-build`, when nothing complete was found: the directories looked in.
+    pub searched: Vec<PathBuf>,
+}
+
+impl Artifacts {
+    /// " (looked in A and B)" after a `--no-build` that found nothing.
+    fn looked_in(&self) -> String {
+        if self.searched.is_empty() {
+            return String::new();
+        }
+        let dirs: Vec<String> = self
+            .searched
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
+        format!(" (looked in {})", dirs.join(" and "))
+    }
 }
 
 /// Map build artifacts and includes to layer paths, sorted by path.
@@ -55,8 +72,9 @@ fn built_entries(layer: &LayerConfig, artifacts: &Artifacts) -> Result<Vec<Entry
             Error::new(
                 Kind::Package,
                 format!(
-                    "binary `{name}` of package `{}` was not built",
-                    layer.package
+                    "binary `{name}` of package `{}` was not built{}",
+                    layer.package,
+                    artifacts.looked_in()
                 ),
             )
             .fix("run without --no-build, or build it with the same --target and profile first")
@@ -78,7 +96,11 @@ fn built_entries(layer: &LayerConfig, artifacts: &Artifacts) -> Result<Vec<Entry
             let path = artifacts.cdylib.as_deref().ok_or_else(|| {
                 Error::new(
                     Kind::Package,
-                    format!("the cdylib of package `{}` was not built", layer.package),
+                    format!(
+                        "the cdylib of package `{}` was not built{}",
+                        layer.package,
+                        artifacts.looked_in()
+                    ),
                 )
             })?;
             let file = path.file_name().unwrap_or_default().to_string_lossy();

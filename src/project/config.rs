@@ -514,6 +514,16 @@ fn list_or_none(items: &[&str]) -> String {
 }
 
 impl LayerConfig {
+    /// What `-p` takes to pick this layer alone: a per-architecture layer's own name, else its
+    /// package.
+    pub fn pick(&self) -> String {
+        if self.split {
+            self.name.clone()
+        } else {
+            self.package.clone()
+        }
+    }
+
     /// The bucket for `region`: the `s3-bucket` template with `{region}` and `{account}` filled in.
     pub fn bucket(&self, region: &str, account: &str) -> Option<String> {
         self.s3_bucket

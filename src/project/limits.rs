@@ -130,11 +130,14 @@ pub fn architectures_count(values: &[String]) -> Check {
     Ok(())
 }
 
-/// `us-east-1`, `eu-central-1`, `us-gov-west-1`, `cn-north-1`, ...
+/// The shape of every partition's region names (botocore's partitions.json `regionRegex`):
+/// `us-east-1`, `eu-central-1`, `us-gov-west-1`, `cn-north-1`, `us-isob-east-1`,
+/// `eusc-de-east-1`: lowercase words joined by '-', the first of 2 to 4 letters, then a number.
+/// A syntax, not a list, so regions AWS adds later keep working.
 pub fn region(value: &str) -> Check {
     let parts: Vec<&str> = value.split('-').collect();
     let ok = parts.len() >= 3
-        && parts[0].len() == 2
+        && (2..=4).contains(&parts[0].len())
         && parts[..parts.len() - 1]
             .iter()
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
@@ -260,4 +263,39 @@ pub fn include_to(dest: &str) -> Check {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_region_is_checked_by_its_shape() {
+        for ok in [
+            "us-east-1",
+            "eu-central-2",
+            "ap-southeast-7",
+            "us-gov-west-1",
+            "cn-northwest-1",
+            "us-isob-east-1",
+            "eu-isoe-west-1",
+            "eusc-de-east-1",
+            "mx-central-1",
+        ] {
+            assert_eq!(region(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "us-east-1; rm -rf /",
+            "eu-central",
+            "EU-central-1",
+            "eu_west_1",
+            "e-central-1",
+            "europe-central-1",
+            "us--1",
+            "us-east-",
+            "",
+        ] {
+            assert!(region(bad).is_err(), "{bad}");
+        }
+    }
 }

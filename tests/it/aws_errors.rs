@@ -50,6 +50,25 @@ fn missing_credentials_are_a_credentials_error() {
 }
 
 #[test]
+fn a_missing_aws_profile_is_named() {
+    let (krate, proxy) = behind_proxy();
+    let mut cmd = moto::tool(&proxy.endpoint);
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_PROFILE", "artifacts")
+        .args(["publish", "--manifest-path"])
+        .arg(krate.manifest_path());
+    let run = cmd.assert().failure().code(6);
+    let line = error_line(&run);
+    assert!(
+        line.contains("the AWS profile in use is \"artifacts\" (AWS_PROFILE)"),
+        "{line}"
+    );
+    assert!(line.contains("[profile artifacts]"), "{line}");
+    assert!(proxy.writes().is_empty(), "{:?}", proxy.writes());
+}
+
+#[test]
 fn access_denied_on_publish_names_the_missing_action() {
     let (krate, proxy) = behind_proxy();
     proxy.fail(

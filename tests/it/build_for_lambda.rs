@@ -494,6 +494,56 @@ fn arm64_from_the_configuration_packs_the_aarch64_build() {
     assert!(line.contains("both build arm64"), "{line}");
 }
 
+/// A host-architecture build lands in `target/release` without `--target` and in
+/// `target/<triple>/release` with it; `--no-build` takes either, the requested one first, and
+/// names both when neither is there.
+#[test]
+fn no_build_finds_the_host_build_with_or_without_target() {
+    let (triple, elf_26, elf_34) = match std::env::consts::ARCH {
+        "aarch64" => ("aarch64-unknown-linux-gnu", "aarch64-2.26", "aarch64-2.26"),
+        _ => ("x86_64-unknown-linux-gnu", "x86_64-2.26", "x86_64-2.34"),
+    };
+    let krate = crate_with_elfs(
+        "kind = \"extension\"",
+        &[(&format!("{triple}/release/fixture"), elf_26)],
+    );
+    let packed = |args: &[&str]| {
+        let mut args = args.to_vec();
+        args.extend(["--no-build", "--message-format", "json"]);
+        let report = &reports(&krate.package(&args))[0];
+        unzip_one(
+            Path::new(report["zip"].as_str().unwrap()),
+            "extensions/fixture",
+        )
+    };
+    // Only the --target build is there: a plain --no-build finds it.
+    assert_eq!(packed(&[]), std::fs::read(elf(elf_26)).unwrap());
+    // Both are there: each run takes the one it asked for.
+    copy_executable(&elf(elf_34), &krate.target_dir().join("release/fixture"));
+    assert_eq!(packed(&[]), std::fs::read(elf(elf_34)).unwrap());
+    assert_eq!(
+        packed(&["--target", triple]),
+        std::fs::read(elf(elf_26)).unwrap()
+    );
+    // Only the plain build: --target finds that one.
+    std::fs::remove_file(krate.target_dir().join(triple).join("release/fixture")).unwrap();
+    assert_eq!(
+        packed(&["--target", triple]),
+        std::fs::read(elf(elf_34)).unwrap()
+    );
+    // Neither: the error names both places.
+    std::fs::remove_file(krate.target_dir().join("release/fixture")).unwrap();
+    let out = krate.package(&["--no-build", "--target", triple]);
+    let line = error_line(&out);
+    assert_eq!(out.status.code(), Some(5), "{line}");
+    for dir in [
+        krate.target_dir().join(triple).join("release"),
+        krate.target_dir().join("release"),
+    ] {
+        assert!(line.contains(&dir.display().to_string()), "{line}");
+    }
+}
+
 #[test]
 fn a_musl_target_overrides_the_default_triple() {
     let krate = crate_with_elfs(

@@ -194,7 +194,12 @@ fn a_failed_grant_is_recorded_and_a_rerun_finishes_it_without_a_new_version() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(krate.layer_manifest()).unwrap()).unwrap();
     assert_eq!(manifest, out, "the manifest records the partial result");
-    assert!(stderr(&run).contains("running the same command again"));
+    let line = stderr(&run);
+    assert!(
+        line.contains("records them; `cargo layer publish --message-format json")
+            && line.contains("adds only what is missing"),
+        "the error names the manifest and the run to repeat: {line}"
+    );
 
     let out = json(
         &krate

@@ -236,6 +236,17 @@ fn revoke() {
                 &["revoke", "--stage", "dev", "--version", "1"]
             )
         );
+        // An organization statement names the organization.
+        krate
+            .run(
+                endpoint,
+                &["promote", "-q", "--stage", "prod", "--version", "1"],
+            )
+            .success();
+        let prod = krate
+            .run(endpoint, &["revoke", "--stage", "prod", "--version", "1"])
+            .success();
+        insta::assert_snapshot!("revoke_organization_human", shown(&prod));
     });
 }
 
@@ -397,4 +408,56 @@ fn regions_with_one_failing() {
         insta::assert_json_snapshot!("regions_one_failing_json", json_lines(&run));
         insta::assert_snapshot!("regions_one_failing_error", error_line(&run));
     });
+}
+
+#[test]
+fn partial_grant() {
+    // A statement of stage dev already grants someone else: the grant fails (exit 8) and the
+    // error names the revoke that clears it and the run that then finishes the job.
+    let krate = gallery_crate();
+    let endpoint = &moto().endpoint;
+    krate
+        .run(endpoint, &["publish", "-q", "--stage", "prod"])
+        .success();
+    lambda_as(&krate.account).add_foreign_statement(
+        &krate.name,
+        1,
+        "cargo-layer-dev-222222222222",
+        "555555555555",
+    );
+    settings(&krate).bind(|| {
+        let publish = krate
+            .run(endpoint, &["publish", "--stage", "dev"])
+            .failure();
+        insta::assert_snapshot!("partial_grant_publish_error", error_line(&publish));
+        let promote = krate
+            .run(endpoint, &["promote", "--stage", "dev", "--version", "1"])
+            .failure();
+        insta::assert_snapshot!("partial_grant_promote_error", error_line(&promote));
+    });
+}
+
+#[test]
+fn region_error() {
+    let krate = gallery_crate();
+    krate.edit(r#"region = "eu-central-1""#, "");
+    settings(&krate).bind(|| {
+        let run = command(&krate, &moto().endpoint, &["publish"])
+            .env("AWS_REGION", "us-east-1; rm -rf /")
+            .assert()
+            .failure();
+        insta::assert_snapshot!("region_error", shown(&run));
+    });
+}
+
+#[test]
+fn help() {
+    for command in ["package", "promote"] {
+        let run = crate::support::cargo_layer(&std::env::temp_dir())
+            .args([command, "--help"])
+            .env("COLUMNS", "100")
+            .assert()
+            .success();
+        insta::assert_snapshot!(format!("help_{command}"), shown(&run));
+    }
 }

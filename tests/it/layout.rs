@@ -96,6 +96,7 @@ fn lib_kind_goes_to_lib() {
     let artifacts = Artifacts {
         bins: BTreeMap::new(),
         cdylib: Some(root.join("target/release/libfixture.so")),
+        searched: Vec::new(),
     };
     let entries = map(&layer_config(&root, LayerKind::Lib, &[], &[]), &artifacts).unwrap();
     assert_eq!(paths(&entries), [p("lib/libfixture.so", 0o755)]);

@@ -233,6 +233,11 @@ fn the_manifest_file_name_follows_the_configured_regions() {
 #[test]
 fn arns_carry_the_partition_of_their_region() {
     let krate = FilesCrate::new(&fresh_account(), STAGES);
+    // `--region` picks one of the configured regions, for iam-policy as for publish.
+    krate.edit(
+        r#"region = "eu-central-1""#,
+        r#"regions = ["eu-central-1", "cn-north-1", "us-gov-west-1"]"#,
+    );
     let proxy = Proxy::start();
     for (region, partition) in [("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")] {
         let run = tool(&proxy.endpoint)
