@@ -16,7 +16,7 @@ fn every_test_named_in_docs_errors_md_exists() {
         "trust",
         "scale",
         "build_for_lambda",
-        "regions",
+        "region_names",
         "hints",
     ]
     .iter()

@@ -23,7 +23,7 @@ mod mapping_props;
 mod package_cli;
 mod pipes;
 mod publish;
-mod regions;
+mod region_names;
 mod replay;
 mod scale;
 mod size_limits;
