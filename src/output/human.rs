@@ -131,11 +131,11 @@ fn revoked(r: &Revoked) {
 fn status(status: &LayerStatus) -> Vec<String> {
     let h = &status.header;
     let mut out = vec![format!(
-        "{} in {} (account {}): {} version(s)",
+        "{} in {} (account {}): {}",
         h.name,
         h.region,
         h.account,
-        status.versions.len()
+        status.shown()
     )];
     for v in &status.versions {
         out.extend(version(v));
@@ -161,7 +161,8 @@ fn version(v: &VersionStatus) -> Vec<String> {
         ));
     }
     for (stage, s) in &v.stages {
-        let state = match (s.granted.is_empty(), s.missing.is_empty()) {
+        let state = match (s.granted.is_empty(), s.is_granted()) {
+            _ if !s.mismatched.is_empty() => "mismatched",
             (_, true) => "granted",
             (true, false) => "not granted",
             (false, false) => "partly granted",
@@ -172,6 +173,12 @@ fn version(v: &VersionStatus) -> Vec<String> {
         }
         if !s.missing.is_empty() {
             detail.push(format!("missing {}", s.missing.join(", ")));
+        }
+        if !s.mismatched.is_empty() {
+            detail.push(format!(
+                "its statement for {} grants someone else; `cargo layer revoke --stage {stage}` removes it",
+                s.mismatched.join(", ")
+            ));
         }
         out.push(format!("  {stage:<10} {state:<15} {}", detail.join("; ")));
     }
@@ -198,7 +205,7 @@ fn pruned(p: &Pruned) {
         p.deleted.len()
     );
     for kept in &p.kept {
-        println!("  keep    {:<6} {}", kept.version, kept.reasons.join("; "));
+        println!("  keep    {:<6} {}", kept.version, kept.sentence());
     }
     for number in &p.deleted {
         println!("  {verb:<7} {number}");

@@ -1,5 +1,6 @@
 //! What a command hands to the output layer: its results, and the regions that failed.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use crate::error::{Error, Kind, Result};
@@ -39,16 +40,7 @@ impl Run {
     /// its own code), else failed grants (partial).
     pub fn verdict(&self) -> Result<()> {
         if let Some(first) = self.failures.first() {
-            let each: Vec<String> = self
-                .failures
-                .iter()
-                .map(|f| format!("{} in {}: {}", f.layer, f.region, f.error))
-                .collect();
-            return Err(Error::new(
-                first.error.kind,
-                format!("{} region(s) failed ({})", self.failures.len(), each.join("; ")),
-            )
-            .fix("the other regions are done; running the same command again finishes only what is missing"));
+            return Err(self.failed_regions(first));
         }
         let failed: Vec<String> = self
             .results
@@ -79,5 +71,50 @@ impl Run {
             ),
         )
         .fix("the manifest records them, and running the same command again adds only what is missing"))
+    }
+
+    /// One error for the failed regions, counted against the regions that really ran.
+    fn failed_regions(&self, first: &Failure) -> Error {
+        let ran: BTreeSet<(&str, &str)> = self
+            .results
+            .iter()
+            .map(|d| d.outcome.header())
+            .map(|h| (h.name.as_str(), h.region.as_str()))
+            .chain(
+                self.failures
+                    .iter()
+                    .map(|f| (f.layer.as_str(), f.region.as_str())),
+            )
+            .collect();
+        if let [only] = self.failures.as_slice()
+            && ran.len() == 1
+        {
+            let mut error = Error::new(
+                only.error.kind,
+                format!("{} in {}: {}", only.layer, only.region, only.error.message),
+            );
+            error.location = only.error.location.clone();
+            return match &only.error.fix {
+                Some(fix) => error.fix(fix.clone()),
+                None => error,
+            };
+        }
+        let each: Vec<String> = self
+            .failures
+            .iter()
+            .map(|f| format!("{} in {}: {}", f.layer, f.region, f.error))
+            .collect();
+        let failed = self.failures.len();
+        let message = format!(
+            "{failed} of {} region(s) failed ({})",
+            ran.len(),
+            each.join("; ")
+        );
+        let fix = if failed < ran.len() {
+            "the other regions are done; running the same command again finishes only what is missing"
+        } else {
+            "running the same command again retries them"
+        };
+        Error::new(first.error.kind, message).fix(fix)
     }
 }
