@@ -59,6 +59,8 @@ impl Header {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 #[schemars(title = "cargo-layer result")]
+// A run holds one result per layer and region: boxing the largest saves nothing worth it.
+#[allow(clippy::large_enum_variant)]
 pub enum Outcome {
     Package(Package),
     /// `publish` and `promote`.
@@ -450,6 +452,10 @@ impl KeepReason {
     pub fn sentence(&self) -> String {
         match self {
             KeepReason::Newest { keep } => format!("one of the newest {keep}"),
+            KeepReason::Granted {
+                stage,
+                keep_granted: 1,
+            } => format!("stage {stage} is granted it (its newest granted version)"),
             KeepReason::Granted {
                 stage,
                 keep_granted,

@@ -268,14 +268,22 @@ fn picks(args: &PromoteArgs, layers: &[LayerConfig]) -> Result<Vec<Pick>> {
 /// manifest records for that region.
 fn manifest_picks(path: &std::path::Path) -> Result<Vec<Pick>> {
     let m = schema::read_manifest(path)?;
-    let mut arns = m.layer_version_arns.clone();
-    arns.entry(m.header.region.clone())
-        .or_insert(m.layer_version_arn.clone());
-    let mut codes = m.code_sha256s.clone();
-    codes
-        .entry(m.header.region.clone())
-        .or_insert(m.code_sha256.clone());
     let shown = path.display();
+    let own = &m.header.region;
+    // The manifest's own version is named twice; both must say the same.
+    let mut arns = m.layer_version_arns.clone();
+    let mut codes = m.code_sha256s.clone();
+    let arn = arns
+        .entry(own.clone())
+        .or_insert(m.layer_version_arn.clone());
+    let code = codes.entry(own.clone()).or_insert(m.code_sha256.clone());
+    if *arn != m.layer_version_arn || *code != m.code_sha256 {
+        return Err(Error::new(
+            Kind::Guard,
+            format!("--manifest {shown}: layer_version_arn and code_sha256 disagree with layer_version_arns.{own} and code_sha256s.{own}"),
+        )
+        .fix("the manifest was edited; refusing to promote anything other than what was tested"));
+    }
     let mut picks = Vec::new();
     for (region, arn) in arns {
         let parsed = VersionArn::parse(&arn).ok_or_else(|| {

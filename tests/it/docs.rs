@@ -16,6 +16,7 @@ fn every_test_named_in_docs_errors_md_exists() {
         "trust",
         "scale",
         "build_for_lambda",
+        "regions",
     ]
     .iter()
     .map(|f| std::fs::read_to_string(root.join(format!("tests/it/{f}.rs"))).unwrap())

@@ -237,6 +237,21 @@ fn promote_manifest_grants_every_region_after_checking_each_hash() {
     assert!(error_line(&run).contains("eu-west-1"), "{}", stderr(&run));
     assert!(proxy.writes().is_empty(), "{:?}", proxy.writes());
 
+    // A manifest without the hash of a region cannot promote it.
+    let old = krate.dir.path().join("old.json");
+    let mut before = written.clone();
+    before.as_object_mut().unwrap().remove("code_sha256s");
+    std::fs::write(&old, before.to_string()).unwrap();
+    let mut unchecked = args.to_vec();
+    unchecked.push(old.to_str().unwrap());
+    let run = krate.run(&proxy.endpoint, &unchecked).failure().code(9);
+    assert!(
+        error_line(&run).contains("no CodeSha256 for eu-west-1"),
+        "{}",
+        stderr(&run)
+    );
+    assert!(proxy.writes().is_empty(), "{:?}", proxy.writes());
+
     // Both manifests of the run may be given: each region is promoted once.
     let west = manifest_of(&krate, "eu-west-1");
     let mut both = args.to_vec();
