@@ -418,3 +418,30 @@ fn status_does_not_call_a_statement_granted_when_it_grants_someone_else() {
         .unwrap();
     assert!(line.contains("mismatched"), "{human}");
 }
+
+#[test]
+fn a_delete_that_fails_half_way_reports_what_was_deleted_before_it() {
+    let krate = FilesCrate::new(&fresh_account(), "");
+    let proxy = Proxy::start();
+    publish_each(&krate, &proxy, &["one\n", "two\n", "three\n"], &[]);
+    // The first delete goes through (held a moment), the second is refused.
+    proxy.stall("DeleteLayerVersion", 1, std::time::Duration::from_millis(1));
+    proxy.fail(
+        "DeleteLayerVersion",
+        1,
+        403,
+        "AccessDeniedException",
+        "denied",
+    );
+    let args = ["prune", "--keep", "1", "--message-format", "json"];
+    let run = krate.run(&proxy.endpoint, &args).failure().code(7);
+    let out = &json_lines(&run)[0];
+    assert_eq!(numbers(&out["deleted"]), [2], "{out}");
+    assert_eq!(numbers(&out["not_deleted"]), [1], "{out}");
+    let error = error_line(&run);
+    assert!(
+        error.contains("eu-central-1") && error.contains("DeleteLayerVersion"),
+        "{error}"
+    );
+    assert_eq!(lambda_as(&krate.account).versions(&krate.name), [3, 1]);
+}
