@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use crate::aws::grant::{self, Wanted};
-use crate::aws::layers::{Version, VersionArn};
+use crate::aws::layers::{LayerApi, Version, VersionArn};
 use crate::aws::{self, Session};
 use crate::cli::PromoteArgs;
 use crate::commands::{self, grant_step, setup, write_arn_file};
@@ -102,10 +102,9 @@ async fn promote_layer(
         let pick = pick_in(index(region));
         async move {
             let version = version.map_err(Error::clone)?;
-            promote_region(
-                session, region, layer, pick, version, wanted, args, &progress,
-            )
-            .await
+            let api = session.api(region, &layer.name)?;
+            let account = &session.caller().account;
+            promote_region(&api, account, pick, version, wanted, args, &progress).await
         }
     })
     .await;
@@ -146,31 +145,25 @@ async fn verified(
     Ok(version)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Grant the checked version in one region, and say what came of it.
 async fn promote_region(
-    session: &Session,
-    region: Option<&str>,
-    layer: &LayerConfig,
+    api: &LayerApi,
+    account: &str,
     pick: &Pick,
     version: &Version,
     wanted: &[Wanted],
     args: &PromoteArgs,
     progress: &Progress,
 ) -> Result<Outcome> {
-    let api = session.api(region, &layer.name)?;
     let step = progress.step(format!(
         "granting version {} in {} to {}",
         version.number,
         api.aws.region,
         args.stages.join(", ")
     ));
-    let grants = grant::apply(&api, version.number, wanted, args.dry_run, progress).await?;
+    let grants = grant::apply(api, version.number, wanted, args.dry_run, progress).await?;
     step.finish(human::grant_counts(&grants));
-    let header = (
-        layer.name.as_str(),
-        api.aws.region.as_str(),
-        session.caller().account.as_str(),
-    );
+    let header = (api.name.as_str(), api.aws.region.as_str(), account);
     if args.dry_run {
         let plan = version.plan(PlanCommand::Promote, PlanAction::Grant, header, grants);
         return Ok(Outcome::Plan(plan));
