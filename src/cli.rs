@@ -42,11 +42,12 @@ pub enum Command {
     Promote(PromoteArgs),
     /// Remove a stage's grants from one version.
     Revoke(RevokeArgs),
-    /// Show versions, their CodeSha256, and which stages are granted or missing.
+    /// Show versions, their CodeSha256, and which stages are granted or missing, in every region.
     Status(StatusArgs),
     /// Print the least-privilege IAM policy the publishing role needs.
     IamPolicy(IamPolicyArgs),
-    /// Delete old versions, keeping the newest N, those stages use, and those manifests name.
+    /// Delete old versions in every region, keeping the newest N, those stages are granted, and
+    /// those manifests name.
     Prune(PruneArgs),
 }
 
@@ -195,15 +196,17 @@ pub struct PromoteArgs {
     /// Stage to grant (repeatable).
     #[arg(long = "stage", value_name = "STAGE", required = true)]
     pub stages: Vec<String>,
-    /// Version number to grant, of the layer Cargo.toml configures.
+    /// Version number to grant, of the layer Cargo.toml configures; needs --region when the
+    /// layer has several regions, since version numbers differ per region.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..))]
     pub version: Option<i64>,
     /// LayerVersionArn to promote.
     #[arg(long, value_name = "ARN")]
     pub arn: Option<String>,
-    /// Manifest written by `publish`; its CodeSha256 must still match the version in AWS.
+    /// Manifest written by `publish` (repeatable): promotes every region of its
+    /// `layer_version_arns`, each only if its version still holds the CodeSha256 recorded there.
     #[arg(long, value_name = "FILE")]
-    pub manifest: Option<PathBuf>,
+    pub manifest: Vec<PathBuf>,
     /// Print the grants that would be added; make no AWS write.
     #[arg(long)]
     pub dry_run: bool,
@@ -241,6 +244,9 @@ pub struct StatusArgs {
     /// How many of the newest versions to show.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub limit: usize,
+    /// Where `package` or `publish` wrote the zip to compare with; default: <target-dir>/layer.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -252,10 +258,15 @@ pub struct PruneArgs {
     /// How many of the newest versions to keep.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..), required = true)]
     pub keep: u16,
+    /// Also keep, for each stage, the newest N versions that carry its grant: after a rollback
+    /// a stage runs an older version, which still carries its grant.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
+    pub keep_granted: u16,
     /// Print what would be deleted and why the rest is kept; delete nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Keep every version this manifest names (repeatable): what a deploy still references.
+    /// Keep every version this manifest names, in each region of its `layer_version_arns`
+    /// (repeatable): what a deploy still references.
     #[arg(long, value_name = "FILE")]
     pub manifest: Vec<PathBuf>,
     /// Also delete old versions that other tools published.

@@ -125,7 +125,7 @@ pub struct Location {
     pub line: Option<usize>,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub struct Error {
     pub kind: Kind,
     /// What is wrong.

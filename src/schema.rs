@@ -59,6 +59,8 @@ impl Header {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 #[schemars(title = "cargo-layer result")]
+// A run holds one result per layer and region: boxing the largest saves nothing worth it.
+#[allow(clippy::large_enum_variant)]
 pub enum Outcome {
     Package(Package),
     /// `publish` and `promote`.
@@ -262,6 +264,10 @@ pub struct Manifest {
     /// Region -> LayerVersionArn for every region of this layer the run handled successfully.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub layer_version_arns: BTreeMap<String, String>,
+    /// Region -> CodeSha256 of the version `layer_version_arns` names there: what
+    /// `promote --manifest` checks in each region before granting.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub code_sha256s: BTreeMap<String, String>,
     pub grants: Vec<GrantResult>,
     pub steps: Vec<Step>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -302,6 +308,10 @@ impl Manifest {
             compatible_architectures: v.architectures.to_vec(),
             license: v.license.map(str::to_string),
             layer_version_arns: BTreeMap::from([(region.to_string(), v.arn.to_string())]),
+            code_sha256s: v
+                .code_sha256
+                .map(|code| BTreeMap::from([(region.to_string(), code.to_string())]))
+                .unwrap_or_default(),
             grants: Vec::new(),
             steps: Vec::new(),
             notes: Vec::new(),
@@ -385,10 +395,21 @@ pub struct Revoked {
 
 // ---- status --------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct StageStatus {
     pub granted: Vec<String>,
     pub missing: Vec<String>,
+    /// Grantees whose statement has cargo-layer's statement ID for this stage but grants another
+    /// principal or organization (edited, or made by something else): not granted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mismatched: Vec<String>,
+}
+
+impl StageStatus {
+    /// Every grantee the stage wants holds its statement, and nothing else holds its IDs.
+    pub fn is_granted(&self) -> bool {
+        self.missing.is_empty() && self.mismatched.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -397,7 +418,8 @@ pub struct VersionStatus {
     pub layer_version_arn: String,
     pub created: String,
     pub code_sha256: Option<String>,
-    /// True when it holds the same bytes as the zip in target/layer.
+    /// True when it holds the bytes of the zip in the out dir (`--out-dir`, default
+    /// target/layer) and the runtimes, architectures and license Cargo.toml configures.
     pub matches_local_zip: bool,
     pub stages: BTreeMap<String, StageStatus>,
     /// cargo-layer statements for stages or principals Cargo.toml no longer lists.
@@ -415,14 +437,72 @@ pub struct LayerStatus {
     #[serde(flatten)]
     pub header: Header,
     pub versions: Vec<VersionStatus>,
+    /// How many versions the layer has in this region; absent with `--version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_versions: Option<usize>,
+}
+
+impl LayerStatus {
+    /// "showing 1 of 5 versions", or "5 version(s)" when every version is shown.
+    pub fn shown(&self) -> String {
+        match self.total_versions {
+            Some(total) if total > self.versions.len() => {
+                format!("showing {} of {total} versions", self.versions.len())
+            }
+            _ => format!("{} version(s)", self.versions.len()),
+        }
+    }
 }
 
 // ---- prune ---------------------------------------------------------------------------------
 
+/// Why prune keeps a version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+pub enum KeepReason {
+    /// Among the newest `--keep` versions.
+    Newest { keep: u16 },
+    /// Carries one of the stage's cargo-layer grants, within its newest `--keep-granted`.
+    Granted { stage: String, keep_granted: u16 },
+    /// A `--manifest` names it for this region.
+    Manifest { file: PathBuf },
+    /// Another tool published it (no confirmed cargo-layer marker); `--include-foreign` deletes it.
+    Foreign,
+}
+
+impl KeepReason {
+    /// The reason as people read it.
+    pub fn sentence(&self) -> String {
+        match self {
+            KeepReason::Newest { keep } => format!("one of the newest {keep}"),
+            KeepReason::Granted {
+                stage,
+                keep_granted: 1,
+            } => format!("stage {stage} is granted it (its newest granted version)"),
+            KeepReason::Granted {
+                stage,
+                keep_granted,
+            } => format!(
+                "stage {stage} is granted it (one of its newest {keep_granted} granted versions)"
+            ),
+            KeepReason::Manifest { file } => format!("named in --manifest {}", file.display()),
+            KeepReason::Foreign => "published by another tool (no confirmed cargo-layer marker); --include-foreign deletes it".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Kept {
     pub version: i64,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<KeepReason>,
+}
+
+impl Kept {
+    /// Every reason, as one sentence.
+    pub fn sentence(&self) -> String {
+        let each: Vec<String> = self.reasons.iter().map(KeepReason::sentence).collect();
+        each.join("; ")
+    }
 }
 
 /// `cargo layer prune`: what was kept and why, and what was deleted (or would be, in a dry run).
@@ -433,6 +513,10 @@ pub struct Pruned {
     pub dry_run: bool,
     pub kept: Vec<Kept>,
     pub deleted: Vec<i64>,
+    /// Versions the plan deletes that were left in place because a delete failed (the region's
+    /// error says which); empty when every delete went through.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_deleted: Vec<i64>,
 }
 
 // ---- the manifest file ---------------------------------------------------------------------

@@ -53,7 +53,8 @@ impl Wanted {
         }
     }
 
-    fn matches(&self, statement: &policy::Statement) -> bool {
+    /// The statement grants exactly this principal and organization.
+    pub fn matches(&self, statement: &policy::Statement) -> bool {
         statement.principal == self.principal()
             && statement.organization.as_deref() == self.organization()
     }

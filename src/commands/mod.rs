@@ -1,4 +1,5 @@
-//! One module per subcommand, each with its `run`.
+//! One module per subcommand, each with its `run`, and what several of them share: the
+//! concurrent fan-out over a layer's regions, the grant step of a result, and `--output-file`.
 
 pub mod iam_policy;
 pub mod package;
@@ -8,3 +9,102 @@ pub mod publish;
 pub mod revoke;
 pub mod setup;
 pub mod status;
+
+use std::path::Path;
+
+use futures_util::{StreamExt, stream};
+
+use crate::error::{Error, Kind, Result};
+use crate::output::progress::Progress;
+use crate::output::{self, Failure, Run};
+use crate::schema::{GrantResult, GrantStatus, Outcome, Step, StepName, StepStatus};
+
+/// Regions handled at once; within a region, grants go four at a time (see `grant`).
+const REGIONS_AT_ONCE: usize = 8;
+
+/// Run `work` for each region, `REGIONS_AT_ONCE` at a time, and return every region's result
+/// in the order of `regions`: a failing region neither stops nor hides the others. With more
+/// than one region, each region's progress lines name it.
+pub async fn each_region<'a, T, F, Fut>(
+    regions: &'a [Option<String>],
+    progress: &Progress,
+    work: F,
+) -> Vec<Result<T>>
+where
+    F: Fn(Option<&'a str>, Progress) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let several = regions.len() > 1;
+    stream::iter(regions)
+        .map(|region| {
+            let progress = match region {
+                Some(name) if several => progress.in_region(name),
+                _ => progress.clone(),
+            };
+            work(region.as_deref(), progress)
+        })
+        .buffered(REGIONS_AT_ONCE)
+        .collect()
+        .await
+}
+
+/// Record one region's result in `run`: its outcome, or its failure (an interruption stops the
+/// whole run).
+pub fn record(
+    run: &mut Run,
+    layer: &str,
+    region: Option<&str>,
+    result: Result<Outcome>,
+) -> Result<()> {
+    match result {
+        Ok(outcome) => run.push(outcome),
+        Err(error) => failed(run, layer, region, error)?,
+    }
+    Ok(())
+}
+
+/// Record a region that failed; an interruption is returned instead.
+pub fn failed(run: &mut Run, layer: &str, region: Option<&str>, error: Error) -> Result<()> {
+    if error.kind == Kind::Interrupted {
+        return Err(error);
+    }
+    run.failures.push(Failure {
+        layer: layer.to_string(),
+        region: region.unwrap_or("the default region").to_string(),
+        error,
+    });
+    Ok(())
+}
+
+/// The grant step of a publish or promote result.
+pub fn grant_step(grants: &[GrantResult]) -> Step {
+    let failed = grants
+        .iter()
+        .filter(|g| g.status == GrantStatus::Failed)
+        .count();
+    if failed == 0 {
+        Step::new(StepName::Grant, StepStatus::Ok, None)
+    } else {
+        Step::new(
+            StepName::Grant,
+            StepStatus::Failed,
+            Some(format!("{failed} of {} grants failed", grants.len())),
+        )
+    }
+}
+
+/// `--output-file`: the bare ARNs, one per line, for scripts.
+pub fn write_arn_file(run: &Run, path: Option<&Path>) -> Result<()> {
+    let arns: String = run
+        .results
+        .iter()
+        .filter_map(|d| match &d.outcome {
+            Outcome::Manifest(m) => Some(format!("{}\n", m.layer_version_arn)),
+            _ => None,
+        })
+        .collect();
+    match path {
+        Some(path) if !arns.is_empty() => output::write_atomic(path, arns.as_bytes()),
+        _ => Ok(()),
+    }
+}

@@ -1,13 +1,15 @@
 //! `cargo layer promote`: grant an already-published version to more stages, without packaging
-//! or publishing. With `--manifest`, the version in AWS must still hold the exact bytes the
-//! manifest describes: what was tested is what gets promoted.
+//! or publishing. With `--manifest`, every region the manifest's `layer_version_arns` names is
+//! promoted, concurrently, and each region's version in AWS must still hold the exact bytes the
+//! manifest records for that region: what was tested is what gets promoted.
 
-use crate::aws;
-use crate::aws::grant;
-use crate::aws::layers::VersionArn;
+use std::path::PathBuf;
+
+use crate::aws::grant::{self, Wanted};
+use crate::aws::layers::{LayerApi, Version, VersionArn};
+use crate::aws::{self, Session};
 use crate::cli::PromoteArgs;
-use crate::commands::publish::{grant_step, write_arn_file};
-use crate::commands::setup;
+use crate::commands::{self, grant_step, setup, write_arn_file};
 use crate::error::{Error, Kind, Result};
 use crate::output::progress::Progress;
 use crate::output::{Delivered, Run, human};
@@ -16,31 +18,122 @@ use crate::schema::{
     self, Manifest, Outcome, PlanAction, PlanCommand, ResultType, Step, StepName, StepStatus,
 };
 
-/// The version to promote, as the user named it.
+/// The version to promote in one region, as the user named it.
 struct Pick {
     name: String,
     region: Option<String>,
     account: Option<String>,
     version: i64,
-    /// From a manifest: the content that was tested.
+    /// From a manifest: the content that was tested in this region.
     code_sha256: Option<String>,
+    /// The manifest it comes from.
+    file: Option<PathBuf>,
 }
 
 pub async fn run(args: &PromoteArgs, progress: &Progress) -> Result<Run> {
     let setup = setup::load(&args.select, &args.aws).await?;
     let layers = &setup.project.layers;
-    let pick = pick(args, layers)?;
-    let layer = pick_layer(layers, &pick)?;
-    let region = check_region(layer, &pick, args.aws.region.as_deref())?;
-    let wanted = grant::wanted(layer, &args.stages)?;
-    grant::check_policy_size(layer, region.as_deref())?;
-    check_account(layer, &pick)?;
-    let account = layer.artifacts_account.clone().or(pick.account.clone());
-    let role = layer.role_arn.as_deref();
-    let region = region.or(setup.aws.environment_region().map(str::to_string));
-    let session = aws::connect(&args.aws, region.as_deref(), role, account.as_deref()).await?;
-    let api = session.api(region.as_deref(), &layer.name)?;
-    let caller = session.caller();
+    let flag = args.aws.region.as_deref();
+    let picks = narrow(picks(args, layers)?, flag)?;
+    // Every check before the first AWS call.
+    let mut groups: Vec<(&LayerConfig, Vec<&Pick>)> = Vec::new();
+    for pick in &picks {
+        let layer = pick_layer(layers, pick)?;
+        check_region(layer, pick, flag)?;
+        check_account(layer, pick)?;
+        match groups.iter_mut().find(|(l, _)| l.name == layer.name) {
+            Some((_, group)) => group.push(pick),
+            None => groups.push((layer, vec![pick])),
+        }
+    }
+    let mut work = Vec::new();
+    for (layer, group) in groups {
+        grant::check_policy_size(layer, flag)?;
+        work.push((layer, group, grant::wanted(layer, &args.stages)?));
+    }
+    let mut run = Run::default();
+    // A layer that configures no region is promoted where the environment points.
+    let environment = setup.aws.environment_region();
+    for (layer, group, wanted) in &work {
+        promote_layer(&mut run, args, layer, group, wanted, environment, progress).await?;
+    }
+    write_arn_file(&run, args.output_file.as_deref())?;
+    Ok(run)
+}
+
+/// One layer in each region it is promoted in: every region's version is read and checked
+/// against the manifest before the first grant, then the grants go region by region at once.
+async fn promote_layer(
+    run: &mut Run,
+    args: &PromoteArgs,
+    layer: &LayerConfig,
+    picks: &[&Pick],
+    wanted: &[Wanted],
+    environment: Option<&str>,
+    progress: &Progress,
+) -> Result<()> {
+    let regions: Vec<Option<String>> = picks
+        .iter()
+        .map(|p| p.region.clone().or(environment.map(str::to_string)))
+        .collect();
+    let first = regions.first().cloned().flatten();
+    let account = layer.artifacts_account.clone().or(picks[0].account.clone());
+    let role = args
+        .aws
+        .assume_role
+        .as_deref()
+        .or(layer.role_arn.as_deref());
+    let session = &aws::connect(&args.aws, first.as_deref(), role, account.as_deref()).await?;
+    let pick_in = |i: usize| picks[i];
+    let index = |region: Option<&str>| {
+        regions
+            .iter()
+            .position(|r| r.as_deref() == region)
+            .expect("the region comes from this list")
+    };
+    let checked = commands::each_region(&regions, progress, |region, _| async move {
+        verified(session, layer, pick_in(index(region)), region).await
+    })
+    .await;
+    // A version that does not hold what the manifest says stops the whole promotion.
+    if let Some(refused) = checked
+        .iter()
+        .find_map(|r| r.as_ref().err().filter(|e| e.kind == Kind::Guard))
+    {
+        return Err(refused.clone());
+    }
+    let versions = &checked;
+    let results = commands::each_region(&regions, progress, |region, progress| {
+        let version = versions[index(region)].as_ref();
+        let pick = pick_in(index(region));
+        async move {
+            let version = version.map_err(Error::clone)?;
+            let api = session.api(region, &layer.name)?;
+            let account = &session.caller().account;
+            promote_region(&api, account, pick, version, wanted, args, &progress).await
+        }
+    })
+    .await;
+    for ((region, result), pick) in regions.iter().zip(results).zip(picks) {
+        match result {
+            Ok(outcome) => run.results.push(Delivered {
+                outcome,
+                file: pick.file.clone(),
+            }),
+            Err(error) => commands::failed(run, &layer.name, region.as_deref(), error)?,
+        }
+    }
+    Ok(())
+}
+
+/// The version in AWS, checked against the CodeSha256 the manifest records for its region.
+async fn verified(
+    session: &Session,
+    layer: &LayerConfig,
+    pick: &Pick,
+    region: Option<&str>,
+) -> Result<Version> {
+    let api = session.api(region, &layer.name)?;
     let version = api.existing(pick.version).await?;
     let remote = version.code_sha256.clone().unwrap_or_default();
     if let Some(expected) = &pick.code_sha256
@@ -49,29 +142,37 @@ pub async fn run(args: &PromoteArgs, progress: &Progress) -> Result<Run> {
         return Err(Error::new(
             Kind::Guard,
             format!(
-                "version {} of {} holds CodeSha256 {remote}, but the manifest says {expected}",
-                version.number, layer.name
+                "version {} of {} in {} holds CodeSha256 {remote}, but the manifest says {expected}",
+                version.number, layer.name, api.aws.region
             ),
         )
-        .fix("refusing to promote anything other than what was tested"));
+        .fix("refusing to promote anything other than what was tested, in any region"));
     }
+    Ok(version)
+}
+
+/// Grant the checked version in one region, and say what came of it.
+async fn promote_region(
+    api: &LayerApi,
+    account: &str,
+    pick: &Pick,
+    version: &Version,
+    wanted: &[Wanted],
+    args: &PromoteArgs,
+    progress: &Progress,
+) -> Result<Outcome> {
     let step = progress.step(format!(
-        "granting version {} to {}",
+        "granting version {} in {} to {}",
         version.number,
+        api.aws.region,
         args.stages.join(", ")
     ));
-    let grants = grant::apply(&api, version.number, &wanted, args.dry_run, progress).await?;
+    let grants = grant::apply(api, version.number, wanted, args.dry_run, progress).await?;
     step.finish(human::grant_counts(&grants));
-    let header = (
-        layer.name.as_str(),
-        api.aws.region.as_str(),
-        caller.account.as_str(),
-    );
-    let mut run = Run::default();
+    let header = (api.name.as_str(), api.aws.region.as_str(), account);
     if args.dry_run {
         let plan = version.plan(PlanCommand::Promote, PlanAction::Grant, header, grants);
-        run.push(Outcome::Plan(plan));
-        return Ok(run);
+        return Ok(Outcome::Plan(plan));
     }
     let verified = if pick.code_sha256.is_some() {
         let detail = Some("CodeSha256 matches the manifest".into());
@@ -80,73 +181,182 @@ pub async fn run(args: &PromoteArgs, progress: &Progress) -> Result<Run> {
         let detail = Some("no --manifest given".into());
         Step::new(StepName::Verify, StepStatus::Skipped, detail)
     };
-    let manifest = Manifest {
+    Ok(Outcome::Manifest(Manifest {
         steps: vec![verified, grant_step(&grants)],
         grants,
         ..Manifest::for_version(ResultType::Promote, header, version.facts())
-    };
-    run.results.push(Delivered {
-        outcome: Outcome::Manifest(manifest),
-        file: args.manifest.clone(),
-    });
-    write_arn_file(&run, args.output_file.as_deref())?;
-    Ok(run)
+    }))
 }
 
-fn pick(args: &PromoteArgs, layers: &[LayerConfig]) -> Result<Pick> {
-    if let Some(path) = &args.manifest {
-        let m = schema::read_manifest(path)?;
-        return Ok(Pick {
-            name: m.header.name,
-            region: Some(m.header.region),
-            account: Some(m.header.account),
-            version: m.version,
-            code_sha256: Some(m.code_sha256),
-        });
+fn picks(args: &PromoteArgs, layers: &[LayerConfig]) -> Result<Vec<Pick>> {
+    if !args.manifest.is_empty() {
+        let mut picks: Vec<Pick> = Vec::new();
+        for path in &args.manifest {
+            for pick in manifest_picks(path)? {
+                let same = picks
+                    .iter()
+                    .find(|p| p.name == pick.name && p.region == pick.region);
+                match same {
+                    Some(p) if p.version == pick.version => {}
+                    Some(p) => {
+                        return Err(Error::new(
+                            Kind::Config,
+                            format!(
+                                "--manifest {} and --manifest {} name different versions of {} in {}",
+                                p.file.as_deref().unwrap_or(path).display(),
+                                path.display(),
+                                pick.name,
+                                pick.region.as_deref().unwrap_or("the default region")
+                            ),
+                        )
+                        .fix("pass one manifest per layer"));
+                    }
+                    None => picks.push(pick),
+                }
+            }
+        }
+        return Ok(picks);
     }
     if let Some(arn) = &args.arn {
         let parsed = VersionArn::parse(arn).ok_or_else(|| {
             Error::new(Kind::Config, format!("--arn {arn}: not a LayerVersionArn"))
                 .fix("it looks like arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION")
         })?;
-        let partition = aws::partition(&parsed.region);
-        if parsed.partition != partition {
-            return Err(Error::new(
-                Kind::Guard,
-                format!(
-                    "--arn {arn}: the partition is {}, but {} is in partition {partition}",
-                    parsed.partition, parsed.region
-                ),
-            )
-            .fix(format!(
-                "ARNs of that region start with arn:{partition}:lambda:"
-            )));
-        }
-        return Ok(Pick {
+        check_partition(arn, &parsed)?;
+        return Ok(vec![Pick {
             name: parsed.name,
             region: Some(parsed.region),
             account: Some(parsed.account),
             version: parsed.version,
             code_sha256: None,
-        });
+            file: None,
+        }]);
     }
     let version = args
         .version
         .expect("clap requires one of --version, --arn, --manifest");
-    match layers {
-        [layer] => Ok(Pick {
-            name: layer.name.clone(),
-            region: None,
-            account: None,
-            version,
-            code_sha256: None,
-        }),
-        _ => Err(Error::new(
+    let [layer] = layers else {
+        return Err(Error::new(
             Kind::Config,
             "--version names a version of one layer, but several packages are selected",
         )
-        .fix("pick one with -p")),
+        .fix("pick one with -p"));
+    };
+    if layer.regions.len() > 1 && args.aws.region.is_none() {
+        return Err(Error::new(
+            Kind::Config,
+            format!(
+                "--version {version}: layer {} is configured for several regions ({}), and version numbers differ per region",
+                layer.name,
+                layer.regions.join(", ")
+            ),
+        )
+        .fix("name the region with --region, or pass --manifest to promote every region of a publish"));
     }
+    Ok(vec![Pick {
+        name: layer.name.clone(),
+        region: layer.one_region(args.aws.region.as_deref())?,
+        account: None,
+        version,
+        code_sha256: None,
+        file: None,
+    }])
+}
+
+/// One pick per region of the manifest's `layer_version_arns`, each with the CodeSha256 the
+/// manifest records for that region.
+fn manifest_picks(path: &std::path::Path) -> Result<Vec<Pick>> {
+    let m = schema::read_manifest(path)?;
+    let shown = path.display();
+    let own = &m.header.region;
+    // The manifest's own version is named twice; both must say the same.
+    let mut arns = m.layer_version_arns.clone();
+    let mut codes = m.code_sha256s.clone();
+    let arn = arns
+        .entry(own.clone())
+        .or_insert(m.layer_version_arn.clone());
+    let code = codes.entry(own.clone()).or_insert(m.code_sha256.clone());
+    if *arn != m.layer_version_arn || *code != m.code_sha256 {
+        return Err(Error::new(
+            Kind::Guard,
+            format!("--manifest {shown}: layer_version_arn and code_sha256 disagree with layer_version_arns.{own} and code_sha256s.{own}"),
+        )
+        .fix("the manifest was edited; refusing to promote anything other than what was tested"));
+    }
+    let mut picks = Vec::new();
+    for (region, arn) in arns {
+        let parsed = VersionArn::parse(&arn).ok_or_else(|| {
+            Error::new(
+                Kind::Config,
+                format!("--manifest {shown}: layer_version_arns.{region} is not a LayerVersionArn ({arn})"),
+            )
+            .fix("pass the JSON that publish wrote")
+        })?;
+        let code = codes.get(&region).cloned().ok_or_else(|| {
+            Error::new(
+                Kind::Guard,
+                format!("--manifest {shown}: it records no CodeSha256 for {region}, so the version there cannot be checked"),
+            )
+            .fix("publish again with this cargo-layer to record each region's CodeSha256, or promote that region with --arn")
+        })?;
+        if parsed.name != m.header.name || parsed.region != region {
+            return Err(Error::new(
+                Kind::Guard,
+                format!("--manifest {shown}: layer_version_arns.{region} names {arn}, another layer or region"),
+            )
+            .fix("refusing to promote a version the manifest does not describe"));
+        }
+        picks.push(Pick {
+            name: m.header.name.clone(),
+            region: Some(region),
+            account: Some(parsed.account),
+            version: parsed.version,
+            code_sha256: Some(code),
+            file: Some(path.to_path_buf()),
+        });
+    }
+    Ok(picks)
+}
+
+/// `--region` narrows a multi-region promotion to that region.
+fn narrow(picks: Vec<Pick>, flag: Option<&str>) -> Result<Vec<Pick>> {
+    let Some(flag) = flag else {
+        return Ok(picks);
+    };
+    if picks.iter().any(|p| p.region.as_deref() == Some(flag))
+        || picks.iter().all(|p| p.region.is_none())
+    {
+        return Ok(picks
+            .into_iter()
+            .filter(|p| p.region.is_none() || p.region.as_deref() == Some(flag))
+            .collect());
+    }
+    let found: Vec<&str> = picks.iter().filter_map(|p| p.region.as_deref()).collect();
+    Err(Error::new(
+        Kind::Guard,
+        format!(
+            "the version is in {}, but --region is {flag}",
+            found.join(", ")
+        ),
+    )
+    .fix("layers are regional and a grant never crosses regions"))
+}
+
+fn check_partition(arn: &str, parsed: &VersionArn) -> Result<()> {
+    let partition = aws::partition(&parsed.region);
+    if parsed.partition == partition {
+        return Ok(());
+    }
+    Err(Error::new(
+        Kind::Guard,
+        format!(
+            "--arn {arn}: the partition is {}, but {} is in partition {partition}",
+            parsed.partition, parsed.region
+        ),
+    )
+    .fix(format!(
+        "ARNs of that region start with arn:{partition}:lambda:"
+    )))
 }
 
 fn pick_layer<'a>(layers: &'a [LayerConfig], pick: &Pick) -> Result<&'a LayerConfig> {
@@ -164,31 +374,23 @@ fn pick_layer<'a>(layers: &'a [LayerConfig], pick: &Pick) -> Result<&'a LayerCon
     })
 }
 
-/// The version's region must be one the layer is configured for, and the one `--region` says.
-fn check_region(layer: &LayerConfig, pick: &Pick, flag: Option<&str>) -> Result<Option<String>> {
-    let Some(region) = pick.region.clone() else {
-        return layer.one_region(flag);
+/// The version's region must be one the layer is configured for.
+fn check_region(layer: &LayerConfig, pick: &Pick, flag: Option<&str>) -> Result<()> {
+    let Some(region) = &pick.region else {
+        return layer.one_region(flag).map(|_| ());
     };
-    let other = |what: &str| {
-        Error::new(
+    if !layer.regions.is_empty() && !layer.regions.contains(region) {
+        return Err(Error::new(
             Kind::Guard,
-            format!("the version is in {region}, but {what}"),
+            format!(
+                "the version is in {region}, but layer {} is configured for {}",
+                layer.name,
+                layer.regions.join(", ")
+            ),
         )
-        .fix("layers are regional and a grant never crosses regions")
-    };
-    if let Some(flag) = flag
-        && flag != region
-    {
-        return Err(other(&format!("--region is {flag}")));
+        .fix("layers are regional and a grant never crosses regions"));
     }
-    if !layer.regions.is_empty() && !layer.regions.contains(&region) {
-        return Err(other(&format!(
-            "layer {} is configured for {}",
-            layer.name,
-            layer.regions.join(", ")
-        )));
-    }
-    Ok(Some(region))
+    Ok(())
 }
 
 fn check_account(layer: &LayerConfig, pick: &Pick) -> Result<()> {

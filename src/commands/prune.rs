@@ -1,63 +1,141 @@
 //! `cargo layer prune --keep N`: delete old versions, which count against the account's 75 GB of
 //! code storage, without touching what is in use. The whole plan is known before the first
-//! delete: the newest N stay, and so do the version each stage uses now (the newest one with
-//! that stage's cargo-layer grant), every version a given manifest names, and every version
-//! another tool published (no cargo-layer marker, or bytes that do not match it) unless
-//! `--include-foreign`.
+//! delete: the newest N stay, and so do the newest `--keep-granted` versions carrying each
+//! stage's cargo-layer grant (a rollback grants an older version again), every version a given
+//! manifest names in each region, and every version another tool published (no cargo-layer
+//! marker, or bytes that do not match it) unless `--include-foreign`. Every region is pruned,
+//! concurrently; a failing region does not stop the others.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use crate::aws::dedupe;
-use crate::aws::layers::{LayerApi, Version};
+use crate::aws::layers::{LayerApi, Version, VersionArn};
 use crate::aws::policy;
 use crate::cli::PruneArgs;
-use crate::commands::setup;
-use crate::error::Result;
+use crate::commands::{self, setup};
+use crate::error::{Error, Result};
 use crate::output::Run;
 use crate::output::progress::Progress;
 use crate::project::config::LayerConfig;
-use crate::schema::{self, Header, Kept, Outcome, Pruned, ResultType};
+use crate::schema::{self, Header, KeepReason, Kept, Manifest, Outcome, Pruned, ResultType};
 
 pub async fn run(args: &PruneArgs, progress: &Progress) -> Result<Run> {
     let mut setup = setup::load(&args.select, &args.aws).await?;
     let manifests = args
         .manifest
         .iter()
-        .map(|path| schema::read_manifest(path))
+        .map(|path| Ok((path.clone(), schema::read_manifest(path)?)))
         .collect::<Result<Vec<_>>>()?;
     let mut run = Run::default();
+    let mut protecting = vec![false; manifests.len()];
     for layer in &setup.project.layers {
         let regions = setup::regions(layer, args.aws.region.as_deref())?;
         let first = regions.first().cloned().flatten();
         let session = setup.aws.session(layer, first.as_deref()).await?;
-        for region in &regions {
-            let api = session.api(region.as_deref(), &layer.name)?;
-            let protected: Vec<i64> = manifests
-                .iter()
-                .filter(|m| m.header.name == layer.name && m.header.region == api.aws.region)
-                .map(|m| m.version)
-                .collect();
-            let triage = triage(&api, layer, args, &protected, progress).await?;
-            let mut deleted = Vec::new();
-            if args.dry_run {
-                deleted = triage.delete;
-            } else {
-                for number in triage.delete {
-                    crate::interrupt::check()?;
-                    api.delete(number).await?;
-                    deleted.push(number);
-                }
+        let account = &session.caller().account;
+        let results = commands::each_region(&regions, progress, |region, progress| {
+            let manifests = &manifests;
+            async move {
+                let api = session.api(region, &layer.name)?;
+                let protected = protected(manifests, &layer.name, &api.aws.region);
+                let triage = triage(&api, layer, args, &protected, &progress).await?;
+                let header = Header::new(ResultType::Prune, &layer.name, &api.aws.region, account);
+                Ok(prune_region(&api, args, header, triage).await)
             }
-            let account = &session.caller().account;
-            run.push(Outcome::Prune(Pruned {
-                header: Header::new(ResultType::Prune, &layer.name, &api.aws.region, account),
-                dry_run: args.dry_run,
-                kept: triage.kept,
-                deleted,
-            }));
+        })
+        .await;
+        for (i, (_, manifest)) in manifests.iter().enumerate() {
+            protecting[i] |= regions.iter().any(|r| {
+                let region = r.clone().unwrap_or_else(|| manifest.header.region.clone());
+                manifest.header.name == layer.name && version_in(manifest, &region).is_some()
+            });
+        }
+        for (region, result) in regions.iter().zip(results) {
+            match result {
+                Ok((pruned, error)) => {
+                    run.push(Outcome::Prune(pruned));
+                    if let Some(error) = error {
+                        commands::failed(&mut run, &layer.name, region.as_deref(), error)?;
+                    }
+                }
+                Err(error) => commands::failed(&mut run, &layer.name, region.as_deref(), error)?,
+            }
+        }
+    }
+    for ((path, manifest), protects) in manifests.iter().zip(protecting) {
+        if !protects {
+            progress.warn(format!(
+                "--manifest {}: it names layer {} in {}, which this run does not prune; it protects nothing here",
+                path.display(),
+                manifest.header.name,
+                regions_of(manifest).join(", ")
+            ));
         }
     }
     Ok(run)
+}
+
+/// Delete what the triage left, stopping at the first failed delete: the result says what was
+/// deleted before it and what is left, next to the error.
+async fn prune_region(
+    api: &LayerApi,
+    args: &PruneArgs,
+    header: Header,
+    triage: Triage,
+) -> (Pruned, Option<Error>) {
+    let mut pruned = Pruned {
+        header,
+        dry_run: args.dry_run,
+        kept: triage.kept,
+        deleted: Vec::new(),
+        not_deleted: Vec::new(),
+    };
+    if args.dry_run {
+        pruned.deleted = triage.delete;
+        return (pruned, None);
+    }
+    let mut error = None;
+    for number in triage.delete {
+        if error.is_none() {
+            let done = match crate::interrupt::check() {
+                Ok(()) => api.delete(number).await,
+                Err(stopped) => Err(stopped),
+            };
+            match done {
+                Ok(()) => pruned.deleted.push(number),
+                Err(e) => error = Some(e),
+            }
+        }
+        if error.is_some() {
+            pruned.not_deleted.push(number);
+        }
+    }
+    (pruned, error)
+}
+
+/// The versions the manifests of layer `name` name in `region`, with the file that names each.
+fn protected(manifests: &[(PathBuf, Manifest)], name: &str, region: &str) -> Vec<(i64, PathBuf)> {
+    manifests
+        .iter()
+        .filter(|(_, m)| m.header.name == name)
+        .filter_map(|(path, m)| Some((version_in(m, region)?, path.clone())))
+        .collect()
+}
+
+/// The version a manifest names in `region`: from its region -> ARN map, else its own.
+fn version_in(manifest: &Manifest, region: &str) -> Option<i64> {
+    match manifest.layer_version_arns.get(region) {
+        Some(arn) => VersionArn::parse(arn).map(|a| a.version),
+        None => (manifest.header.region == region).then_some(manifest.version),
+    }
+}
+
+fn regions_of(manifest: &Manifest) -> Vec<String> {
+    if manifest.layer_version_arns.is_empty() {
+        return vec![manifest.header.region.clone()];
+    }
+    manifest.layer_version_arns.keys().cloned().collect()
 }
 
 struct Triage {
@@ -70,29 +148,35 @@ async fn triage(
     api: &LayerApi,
     layer: &LayerConfig,
     args: &PruneArgs,
-    protected: &[i64],
+    protected: &[(i64, PathBuf)],
     progress: &Progress,
 ) -> Result<Triage> {
-    let step = progress.step(format!("reading the versions of {}", layer.name));
+    let step = progress.step(format!(
+        "reading the versions of {} in {}",
+        layer.name, api.aws.region
+    ));
     let versions = api.list(None).await?;
-    let mut reasons: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    let mut reasons: BTreeMap<i64, Vec<KeepReason>> = BTreeMap::new();
     for version in versions.iter().take(usize::from(args.keep)) {
         reasons
             .entry(version.number)
             .or_default()
-            .push(format!("one of the newest {}", args.keep));
+            .push(KeepReason::Newest { keep: args.keep });
     }
-    for (stage, number) in stages_in_use(api, layer, &versions).await? {
+    for (stage, number) in granted(api, layer, &versions, args.keep_granted).await? {
         reasons
             .entry(number)
             .or_default()
-            .push(format!("stage {stage} uses it (its newest grant)"));
+            .push(KeepReason::Granted {
+                stage,
+                keep_granted: args.keep_granted,
+            });
     }
-    for number in protected {
+    for (number, file) in protected {
         reasons
             .entry(*number)
             .or_default()
-            .push("named in a --manifest".into());
+            .push(KeepReason::Manifest { file: file.clone() });
     }
     let mut delete = Vec::new();
     let unprotected: Vec<&Version> = versions
@@ -103,9 +187,10 @@ async fn triage(
         if args.include_foreign || is_ours(api, version).await? {
             delete.push(version.number);
         } else {
-            reasons.entry(version.number).or_default().push(
-                "published by another tool (no confirmed cargo-layer marker); --include-foreign deletes it".into(),
-            );
+            reasons
+                .entry(version.number)
+                .or_default()
+                .push(KeepReason::Foreign);
         }
     }
     step.finish(format!(
@@ -122,29 +207,31 @@ async fn triage(
     Ok(Triage { kept, delete })
 }
 
-/// For each stage of Cargo.toml, the newest version carrying one of its cargo-layer grants.
-async fn stages_in_use(
+/// For each stage of Cargo.toml, the newest `per_stage` versions carrying one of its cargo-layer
+/// grants: after a rollback the stage runs an older version, which still carries its grant.
+async fn granted(
     api: &LayerApi,
     layer: &LayerConfig,
     versions: &[Version],
+    per_stage: u16,
 ) -> Result<Vec<(String, i64)>> {
-    let mut missing: Vec<&String> = layer.stages.keys().collect();
+    let mut left: BTreeMap<&String, u16> = layer.stages.keys().map(|s| (s, per_stage)).collect();
     let mut found = Vec::new();
     for version in versions {
-        if missing.is_empty() {
+        if left.values().all(|n| *n == 0) {
             break;
         }
         let policy = api.policy(version.number).await?;
-        missing.retain(|stage| {
-            let granted = policy
+        for (stage, n) in left.iter_mut().filter(|(_, n)| **n > 0) {
+            let carries = policy
                 .statements
                 .iter()
                 .any(|s| policy::owned_by(&s.sid, stage).is_some());
-            if granted {
+            if carries {
                 found.push((stage.to_string(), version.number));
+                *n -= 1;
             }
-            !granted
-        });
+        }
     }
     Ok(found)
 }

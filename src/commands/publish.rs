@@ -5,26 +5,21 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use futures_util::{StreamExt, stream};
-
 use crate::aws::dedupe::{self, Identity};
 use crate::aws::grant::{self, Wanted};
 use crate::aws::layers::{Content, LayerApi, PublishInput, Version};
 use crate::aws::{self, Session};
 use crate::cli::PublishArgs;
-use crate::commands::setup;
+use crate::commands::{self, grant_step, setup, write_arn_file};
 use crate::error::{Error, Kind, Result};
 use crate::output::progress::Progress;
-use crate::output::{self, Delivered, Failure, Run, human};
+use crate::output::{self, Delivered, Run, human};
 use crate::pack::{self, Packaged};
 use crate::project::config::LayerConfig;
 use crate::schema::{
-    self, GrantResult, GrantStatus, Manifest, Outcome, Plan, PlanAction, PlanCommand, ResultType,
-    SearchMethod, Step, StepName, StepStatus,
+    self, Manifest, Outcome, Plan, PlanAction, PlanCommand, ResultType, SearchMethod, Step,
+    StepName, StepStatus,
 };
-
-/// Regions published at once; within a region, grants go four at a time (see `grant`).
-const REGIONS_AT_ONCE: usize = 8;
 
 pub async fn run(args: &PublishArgs, progress: &Progress) -> Result<Run> {
     let mut setup = setup::load(&args.select, &args.aws).await?;
@@ -44,64 +39,64 @@ pub async fn run(args: &PublishArgs, progress: &Progress) -> Result<Run> {
         out_dir: args.out_dir.clone(),
     };
     let packaged = pack::pack_project(&setup.project, &opts, progress)?;
-    let out_dir = pack::out_dir(&setup.project, &opts);
+    let out_dir = pack::out_dir(&setup.project, opts.out_dir.as_deref());
     // One id for everything this run publishes: it proves which versions are its own.
     let run_id = dedupe::run_id();
     let mut run = Run::default();
     for (layer, (wanted, regions)) in packaged.iter().zip(&work) {
         let first = regions.first().cloned().flatten();
         let session = setup.aws.session(&layer.layer, first.as_deref()).await?;
-        let jobs: Vec<Job> = regions
-            .iter()
-            .map(|region| Job {
-                packaged: layer,
-                session,
-                region: region.as_deref(),
-                wanted,
-                run: &run_id,
-            })
-            .collect();
         progress.group(&format!(
             "publish {} ({} region(s))",
             layer.layer.name,
-            jobs.len()
+            regions.len()
         ));
-        // A failing region neither stops nor hides the others: every result is collected.
-        let results: Vec<Result<Outcome>> = stream::iter(&jobs)
-            .map(|job| publish_region(job, args.dry_run, progress))
-            .buffered(REGIONS_AT_ONCE)
-            .collect()
-            .await;
+        let results = commands::each_region(regions, progress, |region, progress| {
+            let job = Job {
+                packaged: layer,
+                session,
+                region,
+                wanted,
+                run: &run_id,
+            };
+            async move { publish_region(&job, args.dry_run, &progress).await }
+        })
+        .await;
         progress.end_group();
-        record(&mut run, &layer.layer, &out_dir, &jobs, results)?;
+        record(&mut run, &layer.layer, &out_dir, regions, results)?;
     }
     write_arn_file(&run, args.output_file.as_deref())?;
     Ok(run)
 }
 
 /// Write each region's manifest, in the configured order. Every manifest of the layer carries
-/// the region -> ARN map of the regions that succeeded.
+/// the region -> ARN and region -> CodeSha256 maps of the regions that succeeded. A failed
+/// region's manifest from an earlier run is removed: it names an older version as if current.
 fn record(
     run: &mut Run,
     layer: &LayerConfig,
     out_dir: &Path,
-    jobs: &[Job<'_>],
+    regions: &[Option<String>],
     results: Vec<Result<Outcome>>,
 ) -> Result<()> {
-    let arns: BTreeMap<String, String> = results
-        .iter()
-        .filter_map(|r| match r {
-            Ok(Outcome::Manifest(m)) => {
-                Some((m.header.region.clone(), m.layer_version_arn.clone()))
-            }
+    let manifests = || {
+        results.iter().filter_map(|r| match r {
+            Ok(Outcome::Manifest(m)) => Some(m),
             _ => None,
         })
+    };
+    let arns: BTreeMap<String, String> = manifests()
+        .map(|m| (m.header.region.clone(), m.layer_version_arn.clone()))
         .collect();
-    for (job, result) in jobs.iter().zip(results) {
+    let codes: BTreeMap<String, String> = manifests()
+        .map(|m| (m.header.region.clone(), m.code_sha256.clone()))
+        .collect();
+    let several = layer.regions.len() > 1;
+    for (region, result) in regions.iter().zip(results) {
         match result {
             Ok(Outcome::Manifest(mut manifest)) => {
                 manifest.layer_version_arns = arns.clone();
-                let several = layer.regions.len() > 1;
+                manifest.code_sha256s = codes.clone();
                 let path =
                     schema::cargo_toml(out_dir, &layer.name, several, &manifest.header.region);
                 output::write_atomic(&path, &output::to_pretty_json(&manifest))?;
@@ -111,29 +106,21 @@ fn record(
                 });
             }
             Ok(outcome) => run.push(outcome),
-            Err(err) if err.kind == Kind::Interrupted => return Err(err),
-            Err(error) => run.failures.push(Failure {
-                layer: layer.name.clone(),
-                region: job.region.unwrap_or("the default region").to_string(),
-                error,
-            }),
+            Err(error) => {
+                if let Some(region) = region.as_deref().filter(|_| several) {
+                    remove_stale(&schema::cargo_toml(out_dir, &layer.name, true, region))?;
+                }
+                commands::failed(run, &layer.name, region.as_deref(), error)?;
+            }
         }
     }
     Ok(())
 }
 
-/// `--output-file`: the bare ARNs, one per line, for scripts.
-pub fn write_arn_file(run: &Run, path: Option<&Path>) -> Result<()> {
-    let arns: String = run
-        .results
-        .iter()
-        .filter_map(|d| match &d.outcome {
-            Outcome::Manifest(m) => Some(format!("{}\n", m.layer_version_arn)),
-            _ => None,
-        })
-        .collect();
-    match path {
-        Some(path) if !arns.is_empty() => output::write_atomic(path, arns.as_bytes()),
+/// Remove a manifest an earlier run wrote, if there is one.
+fn remove_stale(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", path, e)),
         _ => Ok(()),
     }
 }
@@ -231,22 +218,6 @@ async fn publish_region(job: &Job<'_>, dry_run: bool, progress: &Progress) -> Re
         git_commit: schema::git_commit(&layer.package_root),
         ..Manifest::for_version(ResultType::Publish, header, version.facts())
     }))
-}
-
-pub fn grant_step(grants: &[GrantResult]) -> Step {
-    let failed = grants
-        .iter()
-        .filter(|g| g.status == GrantStatus::Failed)
-        .count();
-    if failed == 0 {
-        Step::new(StepName::Grant, StepStatus::Ok, None)
-    } else {
-        Step::new(
-            StepName::Grant,
-            StepStatus::Failed,
-            Some(format!("{failed} of {} grants failed", grants.len())),
-        )
-    }
 }
 
 async fn plan(

@@ -1,65 +1,100 @@
 //! `cargo layer status`: the newest versions, their content hash, and which stages and accounts
-//! are granted or still missing compared with Cargo.toml.
+//! are granted or still missing compared with Cargo.toml, in every configured region at once
+//! (`--region` narrows it to one).
 
 use std::collections::BTreeMap;
 
+use crate::aws::Session;
 use crate::aws::dedupe::Identity;
 use crate::aws::grant::{self, Wanted};
 use crate::aws::layers::{LayerApi, Version};
 use crate::aws::policy::{Policy, SID_PREFIX};
 use crate::cli::StatusArgs;
-use crate::commands::setup;
+use crate::commands::{self, setup};
 use crate::error::Result;
 use crate::output::Run;
 use crate::output::progress::Progress;
+use crate::pack;
 use crate::project::config::LayerConfig;
 use crate::schema::{Header, LayerStatus, Outcome, ResultType, StageStatus, VersionStatus};
 
 pub async fn run(args: &StatusArgs, progress: &Progress) -> Result<Run> {
     let mut setup = setup::load(&args.select, &args.aws).await?;
+    let out_dir = pack::out_dir(&setup.project, args.out_dir.as_deref());
     let mut run = Run::default();
     for layer in &setup.project.layers {
-        let region = layer.one_region(args.aws.region.as_deref())?;
-        let session = setup.aws.session(layer, region.as_deref()).await?;
-        let api = session.api(region.as_deref(), &layer.name)?;
-        let local = local_code_sha256(&setup.project.target_dir, &layer.name);
-        let step = progress.step(format!("reading versions of {}", layer.name));
-        let versions = versions(&api, args).await?;
-        let wanted = grant::wanted(layer, &[])?;
-        let mut rows = Vec::new();
-        for version in &versions {
-            let policy = api.policy(version.number).await?;
-            rows.push(version_status(
-                layer,
-                version,
-                &policy,
-                &wanted,
-                local.as_deref(),
-            ));
+        let regions = setup::regions(layer, args.aws.region.as_deref())?;
+        let first = regions.first().cloned().flatten();
+        let session = setup.aws.session(layer, first.as_deref()).await?;
+        let local = local_code_sha256(&out_dir, &layer.name);
+        let results = commands::each_region(&regions, progress, |region, progress| {
+            let local = local.as_deref();
+            async move { region_status(session, layer, region, args, local, &progress).await }
+        })
+        .await;
+        for (region, result) in regions.iter().zip(results) {
+            commands::record(&mut run, &layer.name, region.as_deref(), result)?;
         }
-        mark_twins(&mut rows, &versions);
-        step.finish(format!("{} versions", rows.len()));
-        let account = &session.caller().account;
-        run.push(Outcome::Status(LayerStatus {
-            header: Header::new(ResultType::Status, &layer.name, &api.aws.region, account),
-            versions: rows,
-        }));
     }
     Ok(run)
 }
 
-/// `--version N`, else the newest `--limit` versions (GetLayerVersion each, for the hash).
-async fn versions(api: &LayerApi, args: &StatusArgs) -> Result<Vec<Version>> {
+async fn region_status(
+    session: &Session,
+    layer: &LayerConfig,
+    region: Option<&str>,
+    args: &StatusArgs,
+    local: Option<&str>,
+    progress: &Progress,
+) -> Result<Outcome> {
+    let api = session.api(region, &layer.name)?;
+    let step = progress.step(format!(
+        "reading versions of {} in {}",
+        layer.name, api.aws.region
+    ));
+    let (versions, total) = versions(&api, args).await?;
+    let wanted = grant::wanted(layer, &[])?;
+    let mut rows = Vec::new();
+    for version in &versions {
+        let policy = api.policy(version.number).await?;
+        let packed_here = local.is_some_and(|code| same_artifact(layer, version, code));
+        rows.push(version_status(
+            layer,
+            version,
+            &policy,
+            &wanted,
+            packed_here,
+        ));
+    }
+    mark_twins(&mut rows, &versions);
+    let status = LayerStatus {
+        header: Header::new(
+            ResultType::Status,
+            &layer.name,
+            &api.aws.region,
+            &session.caller().account,
+        ),
+        versions: rows,
+        total_versions: total,
+    };
+    step.finish(status.shown());
+    Ok(Outcome::Status(status))
+}
+
+/// `--version N`, else the newest `--limit` versions (GetLayerVersion each, for the hash), and
+/// how many versions there are.
+async fn versions(api: &LayerApi, args: &StatusArgs) -> Result<(Vec<Version>, Option<usize>)> {
     if let Some(number) = args.version {
         let version = api.existing(number).await?;
-        return Ok(vec![version]);
+        return Ok((vec![version], None));
     }
-    let listed = api.list(Some(args.limit)).await?;
-    let mut versions = Vec::with_capacity(listed.len());
-    for item in listed {
+    let listed = api.list(None).await?;
+    let total = listed.len();
+    let mut versions = Vec::with_capacity(args.limit.min(total));
+    for item in listed.into_iter().take(args.limit) {
         versions.push(api.get(item.number).await?.unwrap_or(item));
     }
-    Ok(versions)
+    Ok((versions, Some(total)))
 }
 
 /// Versions holding the same artifact (bytes, runtimes, architectures, license) point at the
@@ -87,9 +122,25 @@ fn mark_twins(rows: &mut [VersionStatus], versions: &[Version]) {
     }
 }
 
-fn local_code_sha256(target_dir: &std::path::Path, name: &str) -> Option<String> {
-    let bytes = std::fs::read(target_dir.join("layer").join(format!("{name}.zip"))).ok()?;
+fn local_code_sha256(out_dir: &std::path::Path, name: &str) -> Option<String> {
+    let bytes = std::fs::read(pack::zip_path(out_dir, name)).ok()?;
     Some(crate::pack::archive::code_sha256(&bytes))
+}
+
+/// The version holds the local zip's bytes with the runtimes, license and (when Cargo.toml
+/// names them) architectures that publishing this configuration gives it.
+fn same_artifact(layer: &LayerConfig, version: &Version, local: &str) -> bool {
+    let architectures = layer
+        .compatible_architectures
+        .as_deref()
+        .unwrap_or(&version.architectures);
+    let identity = Identity::new(
+        local,
+        &layer.compatible_runtimes,
+        architectures,
+        layer.license.as_deref(),
+    );
+    version.code_sha256.as_deref() == Some(local) && identity.differences(version).is_empty()
 }
 
 fn version_status(
@@ -97,18 +148,12 @@ fn version_status(
     version: &Version,
     policy: &Policy,
     wanted: &[Wanted],
-    local: Option<&str>,
+    matches_local_zip: bool,
 ) -> VersionStatus {
     let mut stages: BTreeMap<String, StageStatus> = layer
         .stages
         .keys()
-        .map(|name| {
-            let status = StageStatus {
-                granted: Vec::new(),
-                missing: Vec::new(),
-            };
-            (name.clone(), status)
-        })
+        .map(|name| (name.clone(), StageStatus::default()))
         .collect();
     for grant in wanted {
         let who = match grant.organization() {
@@ -118,10 +163,11 @@ fn version_status(
         let stage = stages
             .get_mut(&grant.stage)
             .expect("wanted comes from these stages");
-        if policy.get(&grant.statement_id()).is_some() {
-            stage.granted.push(who);
-        } else {
-            stage.missing.push(who);
+        // Our statement ID on a statement that grants someone else is not this grant.
+        match policy.get(&grant.statement_id()) {
+            Some(statement) if grant.matches(statement) => stage.granted.push(who),
+            Some(_) => stage.mismatched.push(who),
+            None => stage.missing.push(who),
         }
     }
     let known: Vec<String> = wanted.iter().map(Wanted::statement_id).collect();
@@ -135,7 +181,7 @@ fn version_status(
         version: version.number,
         layer_version_arn: version.arn.clone(),
         created: version.created.clone(),
-        matches_local_zip: local.is_some() && version.code_sha256.as_deref() == local,
+        matches_local_zip,
         code_sha256: version.code_sha256.clone(),
         stages,
         stale_statements: ours,

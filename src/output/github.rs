@@ -296,22 +296,22 @@ fn revoke_summary(r: &Revoked) -> String {
 
 fn status_summary(s: &LayerStatus) -> String {
     let mut md = format!(
-        "### Lambda layer `{}` in {} — {} version(s)\n\n| Version | CodeSha256 | Stages granted | Missing |\n|---|---|---|---|\n",
+        "### Lambda layer `{}` in {} — {}\n\n| Version | CodeSha256 | Stages granted | Missing |\n|---|---|---|---|\n",
         s.header.name,
         s.header.region,
-        s.versions.len()
+        s.shown()
     );
     for v in &s.versions {
         let granted: Vec<&str> = v
             .stages
             .iter()
-            .filter(|(_, st)| st.missing.is_empty())
+            .filter(|(_, st)| st.is_granted())
             .map(|(name, _)| name.as_str())
             .collect();
         let missing: Vec<&str> = v
             .stages
             .iter()
-            .filter(|(_, st)| !st.missing.is_empty())
+            .filter(|(_, st)| !st.is_granted())
             .map(|(name, _)| name.as_str())
             .collect();
         md.push_str(&format!(
@@ -336,11 +336,7 @@ fn prune_summary(p: &Pruned) -> String {
         p.kept.len()
     );
     for kept in &p.kept {
-        md.push_str(&format!(
-            "| {} | {} |\n",
-            kept.version,
-            kept.reasons.join("; ")
-        ));
+        md.push_str(&format!("| {} | {} |\n", kept.version, kept.sentence()));
     }
     md.push('\n');
     md

@@ -135,11 +135,11 @@ fn revoked(r: &Revoked) {
 fn status(status: &LayerStatus) -> Vec<String> {
     let h = &status.header;
     let mut out = vec![format!(
-        "{} in {} (account {}): {} version(s)",
+        "{} in {} (account {}): {}",
         h.name,
         h.region,
         h.account,
-        status.versions.len()
+        status.shown()
     )];
     for v in &status.versions {
         out.extend(version(h, v));
@@ -165,7 +165,8 @@ fn version(h: &Header, v: &VersionStatus) -> Vec<String> {
         ));
     }
     for (stage, s) in &v.stages {
-        let state = match (s.granted.is_empty(), s.missing.is_empty()) {
+        let state = match (s.granted.is_empty(), s.is_granted()) {
+            _ if !s.mismatched.is_empty() => "mismatched",
             (_, true) => "granted",
             (true, false) => "not granted",
             (false, false) => "partly granted",
@@ -176,6 +177,12 @@ fn version(h: &Header, v: &VersionStatus) -> Vec<String> {
         }
         if !s.missing.is_empty() {
             detail.push(format!("missing {}", s.missing.join(", ")));
+        }
+        if !s.mismatched.is_empty() {
+            detail.push(format!(
+                "its statement for {} grants someone else; `cargo layer revoke --stage {stage}` removes it",
+                s.mismatched.join(", ")
+            ));
         }
         out.push(format!("  {stage:<10} {state:<15} {}", detail.join("; ")));
     }
@@ -217,7 +224,7 @@ fn pruned(p: &Pruned) {
         stdout::line(format_args!(
             "  keep    {:<6} {}",
             kept.version,
-            kept.reasons.join("; ")
+            kept.sentence()
         ));
     }
     for number in &p.deleted {

@@ -12,6 +12,8 @@ pub struct Progress {
     quiet: bool,
     verbose: bool,
     github: bool,
+    /// `[region] ` in front of every line, when several regions run at once.
+    prefix: String,
 }
 
 /// One running step of the work. On a terminal it spins until finished.
@@ -29,6 +31,7 @@ impl Progress {
             quiet,
             verbose,
             github,
+            prefix: String::new(),
         }
     }
 
@@ -39,6 +42,15 @@ impl Progress {
             quiet: true,
             verbose: false,
             github: false,
+            prefix: String::new(),
+        }
+    }
+
+    /// The same progress, each line naming `region`: concurrent regions interleave their lines.
+    pub fn in_region(&self, region: &str) -> Self {
+        Progress {
+            prefix: format!("[{region}] "),
+            ..self.clone()
         }
     }
 
@@ -47,7 +59,7 @@ impl Progress {
     }
 
     pub fn step(&self, message: impl Into<String>) -> Spinner {
-        let message = message.into();
+        let message = format!("{}{}", self.prefix, message.into());
         let bar = if self.terminal {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
@@ -58,7 +70,7 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(100));
             Some(bar)
         } else {
-            self.info(format!("{message} ..."));
+            self.line(&format!("{message} ..."));
             None
         };
         Spinner {
@@ -68,25 +80,31 @@ impl Progress {
     }
 
     pub fn info(&self, message: impl AsRef<str>) {
+        self.line(&format!("{}{}", self.prefix, message.as_ref()));
+    }
+
+    /// A line as it is, prefix included.
+    fn line(&self, text: &str) {
         if !self.quiet {
-            eprintln!("{}", message.as_ref());
+            eprintln!("{text}");
         }
     }
 
     pub fn debug(&self, message: impl AsRef<str>) {
         if self.verbose && !self.quiet {
-            eprintln!("debug: {}", message.as_ref());
+            eprintln!("debug: {}{}", self.prefix, message.as_ref());
         }
     }
 
     pub fn warn(&self, message: impl AsRef<str>) {
+        let message = format!("{}{}", self.prefix, message.as_ref());
         if self.github {
             eprintln!(
                 "::warning::{}",
-                crate::output::workflow::escape_data(message.as_ref())
+                crate::output::workflow::escape_data(&message)
             );
         } else {
-            eprintln!("warning: {}", message.as_ref());
+            eprintln!("warning: {message}");
         }
     }
 
@@ -110,8 +128,10 @@ impl Spinner {
     pub fn finish(self, message: impl Into<String>) {
         let message = message.into();
         match &self.bar {
-            Some(bar) => bar.finish_with_message(format!("✓ {message}")),
-            None => self.progress.info(format!("  {message}")),
+            Some(bar) => bar.finish_with_message(format!("✓ {}{message}", self.progress.prefix)),
+            None => self
+                .progress
+                .line(&format!("{}  {message}", self.progress.prefix)),
         }
     }
 

@@ -1,5 +1,6 @@
 //! What a command hands to the output layer: its results, and the regions that failed.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use crate::error::{Error, Kind, Result};
@@ -40,22 +41,7 @@ impl Run {
     /// finishes only what is missing.
     pub fn verdict(&self, again: &str) -> Result<()> {
         if let Some(first) = self.failures.first() {
-            let each: Vec<String> = self
-                .failures
-                .iter()
-                .map(|f| format!("{} in {}: {}", f.layer, f.region, f.error))
-                .collect();
-            return Err(Error::new(
-                first.error.kind,
-                format!(
-                    "{} region(s) failed ({})",
-                    self.failures.len(),
-                    each.join("; ")
-                ),
-            )
-            .fix(format!(
-                "the other regions are done; {again} finishes only what is missing"
-            )));
+            return Err(self.failed_regions(first, again));
         }
         let failed: Vec<(&Delivered, &GrantResult)> = self
             .results
@@ -100,5 +86,50 @@ impl Run {
             ),
         )
         .fix(format!("{recorded}{again} adds only what is missing")))
+    }
+
+    /// One error for the failed regions, counted against the regions that really ran.
+    fn failed_regions(&self, first: &Failure, again: &str) -> Error {
+        let ran: BTreeSet<(&str, &str)> = self
+            .results
+            .iter()
+            .map(|d| d.outcome.header())
+            .map(|h| (h.name.as_str(), h.region.as_str()))
+            .chain(
+                self.failures
+                    .iter()
+                    .map(|f| (f.layer.as_str(), f.region.as_str())),
+            )
+            .collect();
+        if let [only] = self.failures.as_slice()
+            && ran.len() == 1
+        {
+            let mut error = Error::new(
+                only.error.kind,
+                format!("{} in {}: {}", only.layer, only.region, only.error.message),
+            );
+            error.location = only.error.location.clone();
+            return match &only.error.fix {
+                Some(fix) => error.fix(format!("{fix}; then {again} finishes the run")),
+                None => error.fix(format!("{again} finishes the run")),
+            };
+        }
+        let each: Vec<String> = self
+            .failures
+            .iter()
+            .map(|f| format!("{} in {}: {}", f.layer, f.region, f.error))
+            .collect();
+        let failed = self.failures.len();
+        let message = format!(
+            "{failed} of {} region(s) failed ({})",
+            ran.len(),
+            each.join("; ")
+        );
+        let fix = if failed < ran.len() {
+            format!("the other regions are done; {again} finishes only what is missing")
+        } else {
+            format!("{again} retries them")
+        };
+        Error::new(first.error.kind, message).fix(fix)
     }
 }

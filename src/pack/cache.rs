@@ -64,7 +64,7 @@ struct Hashed {
 
 /// The cache directory of a cargo target directory.
 pub fn dir(target_dir: &Path) -> PathBuf {
-    target_dir.join("layer").join(".cache")
+    super::default_dir(target_dir).join(".cache")
 }
 
 /// The zip of `entries` that the caller writes to `zip_path`: the last zip when the inputs are

@@ -44,7 +44,7 @@ pub fn pack_project(
 ) -> Result<Vec<Packaged>> {
     check_unique_names(project)?;
     warn_deprecated(project, progress);
-    let out_dir = out_dir(project, opts);
+    let out_dir = out_dir(project, opts.out_dir.as_deref());
     let mut packaged = Vec::new();
     for layer in &project.layers {
         packaged.push(pack(layer, project, opts, &out_dir, progress)?);
@@ -57,10 +57,20 @@ pub fn pack_project(
     Ok(packaged)
 }
 
-pub fn out_dir(project: &Project, opts: &Options) -> PathBuf {
-    opts.out_dir
-        .clone()
-        .unwrap_or_else(|| project.target_dir.join("layer"))
+/// Where zips and manifests go: `--out-dir`, else `<target-dir>/layer`.
+pub fn out_dir(project: &Project, flag: Option<&Path>) -> PathBuf {
+    flag.map(Path::to_path_buf)
+        .unwrap_or_else(|| default_dir(&project.target_dir))
+}
+
+/// `<target-dir>/layer`, the one place this path is made.
+pub fn default_dir(target_dir: &Path) -> PathBuf {
+    target_dir.join("layer")
+}
+
+/// The zip of layer `name` in `out_dir`.
+pub fn zip_path(out_dir: &Path, name: &str) -> PathBuf {
+    out_dir.join(format!("{name}.zip"))
 }
 
 fn check_unique_names(project: &Project) -> Result<()> {
@@ -106,7 +116,7 @@ fn pack(
     let entries = layout::map(layer, &artifacts)?;
     check_binaries(layer, &entries, &architectures, runtime)?;
     check_unzipped_size(&entries)?;
-    let zip_path = out_dir.join(format!("{}.zip", layer.name));
+    let zip_path = zip_path(out_dir, &layer.name);
     let mtime = archive::timestamp()?;
     let archive = cache::build(&entries, mtime, &project.target_dir, &zip_path)?.archive;
     check_zip_size(layer, &archive)?;

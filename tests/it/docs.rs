@@ -17,6 +17,7 @@ fn every_test_named_in_docs_errors_md_exists() {
         "scale",
         "build_for_lambda",
         "region_names",
+        "regions",
         "hints",
     ]
     .iter()

@@ -301,19 +301,34 @@ fn prune() {
     }
     settings(&krate).bind(|| {
         let plan = krate
-            .run(endpoint, &["prune", "--keep", "1", "--dry-run"])
+            .run(
+                endpoint,
+                &["prune", "--keep", "1", "--keep-granted", "1", "--dry-run"],
+            )
             .success();
         insta::assert_snapshot!("prune_dry_run_human", shown(&plan));
         insta::assert_json_snapshot!(
             "prune_dry_run_json",
-            result(&krate, &["prune", "--keep", "1", "--dry-run"])
+            result(
+                &krate,
+                &["prune", "--keep", "1", "--keep-granted", "1", "--dry-run"]
+            )
         );
-        let human = krate.run(endpoint, &["prune", "--keep", "2"]).success();
+        let human = krate
+            .run(endpoint, &["prune", "--keep", "2", "--keep-granted", "1"])
+            .success();
         insta::assert_snapshot!("prune_human", shown(&human));
-        insta::assert_json_snapshot!("prune_json", result(&krate, &["prune", "--keep", "1"]));
+        insta::assert_json_snapshot!(
+            "prune_json",
+            result(&krate, &["prune", "--keep", "1", "--keep-granted", "1"])
+        );
         insta::assert_snapshot!(
             "prune_github",
-            github(&krate, endpoint, &["prune", "--keep", "1"])
+            github(
+                &krate,
+                endpoint,
+                &["prune", "--keep", "1", "--keep-granted", "1"]
+            )
         );
     });
 }

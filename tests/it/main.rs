@@ -24,6 +24,7 @@ mod package_cli;
 mod pipes;
 mod publish;
 mod region_names;
+mod regions;
 mod replay;
 mod scale;
 mod size_limits;

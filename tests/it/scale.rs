@@ -240,7 +240,15 @@ fn prune_keeps_the_newest_the_versions_stages_use_and_what_manifests_name() {
     assert_eq!(lambda.versions(&krate.name), [5, 4, foreign, 2, 1]);
 
     let prune = |extra: &[&str]| {
-        let mut args = vec!["prune", "--keep", "1", "--message-format", "json"];
+        let mut args = vec![
+            "prune",
+            "--keep",
+            "1",
+            "--keep-granted",
+            "1",
+            "--message-format",
+            "json",
+        ];
         args.extend(extra);
         json(&krate.run(endpoint, &args).success())
     };
@@ -261,8 +269,11 @@ fn prune_keeps_the_newest_the_versions_stages_use_and_what_manifests_name() {
         "a dry run deletes nothing"
     );
     let reasons = plan["kept"].to_string();
-    assert!(reasons.contains("stage prod uses it"), "{reasons}");
-    assert!(reasons.contains("another tool"), "{reasons}");
+    assert!(
+        reasons.contains(r#"{"reason":"granted","stage":"prod","keep_granted":1}"#),
+        "{reasons}"
+    );
+    assert!(reasons.contains(r#"{"reason":"foreign"}"#), "{reasons}");
 
     let out = prune(&[]);
     assert_eq!(out["deleted"], serde_json::json!([4, 2]));
