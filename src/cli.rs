@@ -48,6 +48,10 @@ pub enum Command {
     IamPolicy(IamPolicyArgs),
     /// Delete old versions, keeping the newest N, those stages use, and those manifests name.
     Prune(PruneArgs),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
+    Completions(CompletionsArgs),
+    /// Write the man pages (cargo-layer.1 and one per command) into a directory.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -243,4 +247,18 @@ pub struct IamPolicyArgs {
     /// Scope the policy to this region instead of the configured ones.
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Directory for the pages; created if missing.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
 }

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::commands::{iam_policy, package, promote, prune, publish, revoke, status};
+use crate::commands::{iam_policy, package, promote, prune, publish, revoke, shell, status};
 use crate::error::{Error, Kind, Result};
 use crate::output::progress::Progress;
 use crate::output::{Run, Sink};
@@ -82,6 +82,17 @@ fn execute(cli: &Cli, progress: &Progress) -> Result<Run> {
         Command::Revoke(args) => block_on(revoke::run(args, progress)),
         Command::Status(args) => block_on(status::run(args, progress)),
         Command::Prune(args) => block_on(prune::run(args, progress)),
+        // Scripts and pages, not results: --message-format does not apply.
+        Command::Completions(args) => {
+            print!("{}", String::from_utf8_lossy(&shell::completions(args.shell)));
+            Ok(Run::default())
+        }
+        Command::Man(args) => {
+            for page in shell::man_pages(&args.out_dir)? {
+                println!("{}", page.display());
+            }
+            Ok(Run::default())
+        }
     }
 }
 

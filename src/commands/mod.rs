@@ -7,4 +7,5 @@ pub mod prune;
 pub mod publish;
 pub mod revoke;
 pub mod setup;
+pub mod shell;
 pub mod status;
