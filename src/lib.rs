@@ -84,7 +84,10 @@ fn execute(cli: &Cli, progress: &Progress) -> Result<Run> {
         Command::Prune(args) => block_on(prune::run(args, progress)),
         // Scripts and pages, not results: --message-format does not apply.
         Command::Completions(args) => {
-            print!("{}", String::from_utf8_lossy(&shell::completions(args.shell)));
+            print!(
+                "{}",
+                String::from_utf8_lossy(&shell::completions(args.shell))
+            );
             Ok(Run::default())
         }
         Command::Man(args) => {

@@ -17,9 +17,29 @@ pub const BIN: &str = "cargo-layer";
 
 /// The completion script for `shell`.
 pub fn completions(shell: Shell) -> Vec<u8> {
+    if shell == Shell::Bash {
+        return bash();
+    }
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), BIN, &mut script);
     script
+}
+
+/// clap_complete's bash script never completes past the subcommand when the program's name
+/// holds a hyphen (clap-rs/clap#6421): its states are spelled two ways. Generated for a name
+/// without one, the script is consistent; only the `complete` lines name the program.
+fn bash() -> Vec<u8> {
+    const STAND_IN: &str = "cargo_layer";
+    let mut script = Vec::new();
+    clap_complete::generate(Shell::Bash, &mut Cli::command(), STAND_IN, &mut script);
+    String::from_utf8_lossy(&script)
+        .lines()
+        .map(|line| match line.trim_start().starts_with("complete -F ") {
+            true => format!("{} {BIN}\n", line.trim_end_matches(STAND_IN).trim_end()),
+            false => format!("{line}\n"),
+        })
+        .collect::<String>()
+        .into_bytes()
 }
 
 /// `cargo-layer.1` and `cargo-layer-<command>.1` for every command, written into `dir`.
@@ -31,7 +51,6 @@ pub fn man_pages(dir: &Path) -> Result<Vec<PathBuf>> {
         let command = command
             .clone()
             .display_name(&name)
-            .version(env!("CARGO_PKG_VERSION"))
             .bin_name(format!("{BIN} {}", command.get_name()));
         pages.push((name, command));
     }
@@ -39,6 +58,7 @@ pub fn man_pages(dir: &Path) -> Result<Vec<PathBuf>> {
     for (name, command) in pages {
         let mut page = Vec::new();
         clap_mangen::Man::new(command)
+            .source(format!("{BIN} {}", env!("CARGO_PKG_VERSION")))
             .render(&mut page)
             .map_err(|e| Error::io("render the man page", Path::new(&name), e))?;
         let path = dir.join(format!("{name}.1"));
