@@ -49,19 +49,24 @@ pub enum Command {
     /// Delete old versions in every region, keeping the newest N, those stages are granted, and
     /// those manifests name.
     Prune(PruneArgs),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
+    Completions(CompletionsArgs),
+    /// Write the man pages (cargo-layer.1 and one per command) into a directory.
+    Man(ManArgs),
 }
 
 impl Command {
-    /// The flags that select the packages.
-    pub fn select(&self) -> &SelectArgs {
+    /// The flags that select the packages, for the commands that read Cargo.toml.
+    pub fn select(&self) -> Option<&SelectArgs> {
         match self {
-            Command::Package(a) => &a.select,
-            Command::Publish(a) => &a.select,
-            Command::Promote(a) => &a.select,
-            Command::Revoke(a) => &a.select,
-            Command::Status(a) => &a.select,
-            Command::IamPolicy(a) => &a.select,
-            Command::Prune(a) => &a.select,
+            Command::Package(a) => Some(&a.select),
+            Command::Publish(a) => Some(&a.select),
+            Command::Promote(a) => Some(&a.select),
+            Command::Revoke(a) => Some(&a.select),
+            Command::Status(a) => Some(&a.select),
+            Command::IamPolicy(a) => Some(&a.select),
+            Command::Prune(a) => Some(&a.select),
+            Command::Completions(_) | Command::Man(_) => None,
         }
     }
 
@@ -73,7 +78,10 @@ impl Command {
             Command::Revoke(a) => Some(&a.aws),
             Command::Status(a) => Some(&a.aws),
             Command::Prune(a) => Some(&a.aws),
-            Command::Package(_) | Command::IamPolicy(_) => None,
+            Command::Package(_)
+            | Command::IamPolicy(_)
+            | Command::Completions(_)
+            | Command::Man(_) => None,
         }
     }
 }
@@ -281,4 +289,18 @@ pub struct IamPolicyArgs {
     /// Scope the policy to this region instead of the configured ones.
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Directory for the pages; created if missing.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
 }

@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::commands::{iam_policy, package, promote, prune, publish, revoke, status};
+use crate::commands::{iam_policy, package, promote, prune, publish, revoke, shell, status};
 use crate::error::{Error, Kind, Result};
 use crate::output::progress::Progress;
 use crate::output::{Run, Sink};
@@ -53,7 +53,7 @@ where
     let sink = Sink::detect(cli.message_format);
     let progress = Progress::new(cli.quiet, cli.verbose > 0, sink.github.is_some());
     hint::remember(
-        cli.command.select().cargo_toml.as_deref(),
+        cli.command.select().and_then(|s| s.cargo_toml.as_deref()),
         cli.command.aws().map(|a| a.repeated()).unwrap_or_default(),
     );
     interrupt::watch();
@@ -88,6 +88,17 @@ fn execute(cli: &Cli, progress: &Progress) -> Result<Run> {
         Command::Revoke(args) => block_on(revoke::run(args, progress)),
         Command::Status(args) => block_on(status::run(args, progress)),
         Command::Prune(args) => block_on(prune::run(args, progress)),
+        // Scripts and pages, not results: --message-format does not apply.
+        Command::Completions(args) => {
+            output::stdout::text(&String::from_utf8_lossy(&shell::completions(args.shell)));
+            Ok(Run::default())
+        }
+        Command::Man(args) => {
+            for page in shell::man_pages(&args.out_dir)? {
+                output::stdout::line(format_args!("{}", page.display()));
+            }
+            Ok(Run::default())
+        }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod prune;
 pub mod publish;
 pub mod revoke;
 pub mod setup;
+pub mod shell;
 pub mod status;
 
 use std::path::Path;

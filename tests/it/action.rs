@@ -700,3 +700,223 @@ fn the_repository_checksums_file_only_holds_well_formed_lines() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Pinned actions
+// ---------------------------------------------------------------------------------------------
+
+/// What is wrong with the `uses:` reference on a line, if anything: another action must be
+/// pinned to a full commit SHA with the release it is in as a comment (`@<40 hex> # v1.2.3`).
+fn unpinned(line: &str) -> Option<String> {
+    let value = line
+        .trim()
+        .trim_start_matches("- ")
+        .strip_prefix("uses:")?
+        .trim();
+    let (reference, comment) = value.split_once(" #").unwrap_or((value, ""));
+    // The action in this checkout, and the documented placeholder for a user's own copy.
+    if reference.starts_with("./") || reference.starts_with("your-org/") {
+        return None;
+    }
+    let Some((_, sha)) = reference.split_once('@') else {
+        return Some(format!("{reference}: no @ref"));
+    };
+    if sha.len() != 40
+        || !sha
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    {
+        return Some(format!("{reference}: not a full commit SHA"));
+    }
+    if !comment.trim_start().starts_with('v') {
+        return Some(format!(
+            "{reference}: no `# vX.Y.Z` comment naming the release"
+        ));
+    }
+    None
+}
+
+#[test]
+fn every_action_reference_is_pinned_to_a_full_commit_sha() {
+    let sha = "11bd71901bbe5b1630ceea73d27597364c9af683";
+    assert_eq!(
+        unpinned(&format!("- uses: actions/checkout@{sha} # v4.2.2")),
+        None
+    );
+    assert_eq!(
+        unpinned("        uses: ./ # zizmor: ignore[self-repository]"),
+        None
+    );
+    assert!(unpinned("- uses: actions/checkout@v4").is_some());
+    assert!(unpinned(&format!("  uses: actions/checkout@{}", &sha[..39])).is_some());
+    assert!(unpinned(&format!("  uses: actions/checkout@{sha}")).is_some());
+    assert!(unpinned("  uses: actions/checkout").is_some());
+
+    let mut files = vec![PathBuf::from("action.yml")];
+    files.extend(workflow_files());
+    let mut checked = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(repo_root().join(file)).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            if line.trim().trim_start_matches("- ").starts_with("uses:") {
+                checked += 1;
+            }
+            if let Some(problem) = unpinned(line) {
+                panic!("{}:{}: {problem}", file.display(), number + 1);
+            }
+        }
+    }
+    assert!(checked >= 20, "found only {checked} uses:");
+}
+
+// ---------------------------------------------------------------------------------------------
+// attest: true
+// ---------------------------------------------------------------------------------------------
+
+const ATTEST: &str = "actions/attest-build-provenance";
+const ATTESTATION_URL: &str = "https://github.com/example-org/layers/attestations/123456";
+
+#[test]
+fn attest_attests_the_published_zip_by_its_sha256_and_hands_over_the_url() {
+    let krate = FilesCrate::new(&fresh_account(), STAGES);
+    let role = moto::role(&krate.account);
+    let runner = Runner::new(krate.dir.path()).aws().id_token().stub(
+        ATTEST,
+        true,
+        &[("attestation-url", ATTESTATION_URL)],
+    );
+    let run = runner.run(&[
+        ("command", "publish"),
+        ("stages", "dev"),
+        ("assume-role", &role),
+        ("install", "none"),
+        ("attest", "true"),
+    ]);
+    assert!(run.success, "{}", run.log);
+
+    // The subject is the zip as packed and uploaded, named after the layer, with the SHA-256
+    // the manifest records.
+    let zip = std::fs::read(krate.zip()).unwrap();
+    let sha256 = crate::support::sha256_hex(&zip);
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(krate.layer_manifest()).unwrap()).unwrap();
+    assert_eq!(manifest["sha256"], sha256.as_str());
+    let with = &run.with["attest"];
+    let subjects = std::fs::read_to_string(&with["subject-checksums"]).unwrap();
+    assert_eq!(subjects, format!("{sha256}  {}.zip\n", krate.name));
+    assert_eq!(with.len(), 1, "{with:?}");
+
+    assert_eq!(run.outputs["attestation-url"], ATTESTATION_URL);
+    assert_eq!(run.outputs["published"], "true");
+    assert!(run.summary.contains("#### Provenance"), "{}", run.summary);
+    assert!(
+        run.summary.contains(&format!(
+            "`gh attestation verify {}.zip --repo {}`",
+            krate.name,
+            crate::support::runner::REPOSITORY
+        )),
+        "{}",
+        run.summary
+    );
+    assert!(run.summary.contains(&sha256), "{}", run.summary);
+}
+
+#[test]
+fn attest_after_package_attests_the_zip_on_disk() {
+    let krate = FilesCrate::new(&fresh_account(), STAGES);
+    let runner = Runner::new(krate.dir.path()).id_token().stub(
+        ATTEST,
+        true,
+        &[("attestation-url", ATTESTATION_URL)],
+    );
+    let run = runner.run(&[
+        ("command", "package"),
+        ("install", "none"),
+        ("attest", "true"),
+    ]);
+    assert!(run.success, "{}", run.log);
+    let sha256 = crate::support::sha256_hex(&std::fs::read(krate.zip()).unwrap());
+    let subjects = std::fs::read_to_string(&run.with["attest"]["subject-checksums"]).unwrap();
+    assert_eq!(subjects, format!("{sha256}  {}.zip\n", krate.name));
+    assert_eq!(run.outputs["attestation-url"], ATTESTATION_URL);
+}
+
+#[test]
+fn attest_fails_with_the_reason_when_github_stores_no_attestation() {
+    let krate = FilesCrate::new(&fresh_account(), STAGES);
+    // What a private repository outside GitHub Enterprise Cloud gets: the attest action fails.
+    let runner = Runner::new(krate.dir.path())
+        .id_token()
+        .visibility("private")
+        .stub(ATTEST, false, &[]);
+    let run = runner.run(&[
+        ("command", "package"),
+        ("install", "none"),
+        ("attest", "true"),
+    ]);
+    assert!(!run.success);
+    assert_eq!(run.failed_step.as_deref(), Some("Attestation"));
+    assert!(
+        run.log.contains(
+            "::error title=cargo-layer::attest: true, but GitHub stored no attestation: it does so only for public repositories and on GitHub Enterprise Cloud (this repository is private)"
+        ),
+        "{}",
+        run.log
+    );
+    assert_eq!(run.outputs["attestation-url"], "");
+    assert!(!run.summary.contains("#### Provenance"), "{}", run.summary);
+}
+
+#[test]
+fn attest_is_refused_before_any_build_without_an_oidc_token_or_with_a_dry_run() {
+    let dir = tempfile::tempdir().unwrap();
+    // No stub: the attest action must never be reached.
+    let runner = Runner::new(dir.path());
+    for (inputs, message) in [
+        (
+            vec![("command", "package"), ("attest", "true")],
+            "attest: true needs the job's permissions id-token: write and attestations: write",
+        ),
+        (
+            vec![("command", "status"), ("attest", "true")],
+            "input attest does not apply to command status",
+        ),
+        (
+            vec![("command", "promote"), ("attest", "true")],
+            "input attest does not apply to command promote",
+        ),
+        (
+            vec![("command", "package"), ("attest", "yes")],
+            "attest must be true or false",
+        ),
+    ] {
+        let mut inputs = inputs;
+        inputs.push(("install", "none"));
+        let run = runner.run(&inputs);
+        assert!(!run.success, "{inputs:?}");
+        assert_eq!(
+            run.failed_step.as_deref(),
+            Some("cargo layer"),
+            "{inputs:?}"
+        );
+        assert!(
+            run.log
+                .contains(&format!("::error title=cargo-layer::{message}")),
+            "{inputs:?}: {}",
+            run.log
+        );
+    }
+    let run = Runner::new(dir.path()).id_token().run(&[
+        ("command", "publish"),
+        ("dry-run", "true"),
+        ("attest", "true"),
+        ("install", "none"),
+    ]);
+    assert!(!run.success);
+    assert!(
+        run.log
+            .contains("::error title=cargo-layer::attest: true does not apply to a dry run"),
+        "{}",
+        run.log
+    );
+}

@@ -25,6 +25,7 @@ mod pipes;
 mod publish;
 mod region_names;
 mod regions;
+mod release;
 mod replay;
 mod scale;
 mod size_limits;

@@ -2,7 +2,8 @@
 //! script runs with `bash --noprofile --norc -eo pipefail {0}`, `GITHUB_OUTPUT` and
 //! `GITHUB_STEP_SUMMARY` are files, and outputs are parsed with the runner's file-command
 //! grammar. `install: none` uses the cargo-layer built for these tests; AWS calls go to moto
-//! through a recording proxy.
+//! through a recording proxy. Another action a step `uses:` cannot run here: a test stands in
+//! for it with [`Runner::stub`], which records the step's `with:` and sets its outcome and outputs.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -127,9 +128,22 @@ pub struct Runner {
     /// `RUNNER_TEMP`, `RUNNER_TOOL_CACHE` and the per-step files.
     pub temp: tempfile::TempDir,
     env: Vec<(String, String)>,
+    /// `github.event.repository.visibility`.
+    visibility: String,
+    stubs: Vec<Stub>,
     /// Between the steps and moto, checking every AWS call against the IAM policy.
     _proxy: Option<Proxy>,
 }
+
+/// What a stubbed action does: succeed or fail, and set these outputs.
+struct Stub {
+    uses: String,
+    success: bool,
+    outputs: BTreeMap<String, String>,
+}
+
+/// The repository the emulated workflow runs in (`GITHUB_REPOSITORY`).
+pub const REPOSITORY: &str = "example-org/layers";
 
 /// What a run of the action left: its outputs, the step summary, and the log.
 #[derive(Debug)]
@@ -138,6 +152,8 @@ pub struct Run {
     pub failed_step: Option<String>,
     pub outputs: BTreeMap<String, String>,
     pub steps: BTreeMap<String, BTreeMap<String, String>>,
+    /// The `with:` of each stubbed step, by step id, as the runner would pass it.
+    pub with: BTreeMap<String, BTreeMap<String, String>>,
     pub summary: String,
     pub log: String,
 }
@@ -146,6 +162,8 @@ pub struct Run {
 struct Context {
     inputs: BTreeMap<String, String>,
     steps: BTreeMap<String, BTreeMap<String, String>>,
+    /// `success`, `failure` or `skipped`, by step id.
+    outcomes: BTreeMap<String, String>,
     path: Vec<String>,
     env: BTreeMap<String, String>,
 }
@@ -181,8 +199,41 @@ impl Runner {
             workspace: workspace.to_path_buf(),
             temp: tempfile::tempdir().unwrap(),
             env: Vec::new(),
+            visibility: "public".into(),
+            stubs: Vec::new(),
             _proxy: None,
         }
+    }
+
+    /// Stand in for the action a step `uses:` (matched by its name before `@`).
+    pub fn stub(mut self, uses: &str, success: bool, outputs: &[(&str, &str)]) -> Runner {
+        self.stubs.push(Stub {
+            uses: uses.into(),
+            success,
+            outputs: outputs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        });
+        self
+    }
+
+    /// The job has `permissions: id-token: write`: the runner hands every step the OIDC
+    /// request variables (never called here; the actions that would call them are stubbed).
+    pub fn id_token(mut self) -> Runner {
+        self.env.push((
+            "ACTIONS_ID_TOKEN_REQUEST_URL".into(),
+            "http://127.0.0.1:9/token".into(),
+        ));
+        self.env
+            .push(("ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(), "dummy".into()));
+        self
+    }
+
+    /// `github.event.repository.visibility`: public (the default), private or internal.
+    pub fn visibility(mut self, visibility: &str) -> Runner {
+        self.visibility = visibility.into();
+        self
     }
 
     /// The AWS environment configure-aws-credentials would leave, aimed at moto.
@@ -204,6 +255,7 @@ impl Runner {
         let mut ctx = Context {
             inputs: self.inputs(given),
             steps: BTreeMap::new(),
+            outcomes: BTreeMap::new(),
             path: Vec::new(),
             env: BTreeMap::new(),
         };
@@ -212,6 +264,7 @@ impl Runner {
             failed_step: None,
             outputs: BTreeMap::new(),
             steps: BTreeMap::new(),
+            with: BTreeMap::new(),
             summary: String::new(),
             log: String::new(),
         };
@@ -226,17 +279,21 @@ impl Runner {
                 let condition = scalar(condition);
                 if !self.condition(&condition, &ctx) {
                     run.log.push_str(&format!("--- skipped: {name}\n"));
+                    ctx.outcomes.insert(id.clone(), "skipped".into());
                     continue;
                 }
             }
-            if let Some(uses) = step["uses"].as_str() {
-                panic!(
-                    "step `{name}` uses {uses}: this local runner cannot run other actions; give inputs (install: none) under which it is skipped"
-                );
-            }
-            let (success, outputs) = self.run_step(i, step, &name, &mut ctx, &mut run);
+            let (success, outputs) = match step["uses"].as_str() {
+                Some(uses) => self.stubbed_step(step, uses, &name, &id, &ctx, &mut run),
+                None => self.run_step(i, step, &name, &mut ctx, &mut run),
+            };
             ctx.steps.insert(id.clone(), outputs);
-            if !success {
+            let outcome = if success { "success" } else { "failure" };
+            ctx.outcomes.insert(id.clone(), outcome.into());
+            if !success && step["continue-on-error"] == true {
+                run.log
+                    .push_str(&format!("--- failed, continue-on-error: {name}\n"));
+            } else if !success {
                 run.success = false;
                 run.failed_step = Some(name);
                 break;
@@ -279,6 +336,40 @@ impl Runner {
             .collect()
     }
 
+    /// A step that `uses:` another action, answered by its stub.
+    fn stubbed_step(
+        &self,
+        step: &Value,
+        uses: &str,
+        name: &str,
+        id: &str,
+        ctx: &Context,
+        run: &mut Run,
+    ) -> (bool, BTreeMap<String, String>) {
+        let action = uses.split('@').next().unwrap();
+        let stub = self
+            .stubs
+            .iter()
+            .find(|s| s.uses == action)
+            .unwrap_or_else(|| {
+                panic!(
+                    "step `{name}` uses {uses}: this local runner cannot run other actions; stub it (Runner::stub) or give inputs (install: none) under which it is skipped"
+                )
+            });
+        let with = step["with"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), self.substitute(&scalar(v), ctx)))
+            .collect();
+        run.with.insert(id.to_string(), with);
+        run.log.push_str(&format!(
+            "--- stub: {name} ({uses}) success={}\n",
+            stub.success
+        ));
+        (stub.success, stub.outputs.clone())
+    }
+
     /// One `run:` step: `bash --noprofile --norc -eo pipefail {0}` with fresh file commands.
     fn run_step(
         &self,
@@ -313,9 +404,16 @@ impl Runner {
         // The test process's own AWS, GitHub and runner settings must not leak in.
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy();
-            if ["AWS_", "GITHUB_", "RUNNER_", "INPUT_", "CARGO_LAYER"]
-                .iter()
-                .any(|prefix| key.starts_with(prefix))
+            if [
+                "AWS_",
+                "GITHUB_",
+                "RUNNER_",
+                "INPUT_",
+                "ACTIONS_",
+                "CARGO_LAYER",
+            ]
+            .iter()
+            .any(|prefix| key.starts_with(prefix))
                 || key == "SOURCE_DATE_EPOCH"
             {
                 cmd.env_remove(key.as_ref());
@@ -333,6 +431,7 @@ impl Runner {
             .env("GITHUB_ACTIONS", "true")
             .env("GITHUB_ACTION_PATH", &self.action_path)
             .env("GITHUB_WORKSPACE", &self.workspace)
+            .env("GITHUB_REPOSITORY", REPOSITORY)
             .env("RUNNER_OS", runner_os())
             .env("RUNNER_ARCH", runner_arch())
             .env("RUNNER_TEMP", self.temp.path())
@@ -404,6 +503,9 @@ impl Runner {
                 .unwrap_or_else(|| panic!("${{{{ {expr} }}}}: no such input"));
         }
         if let Some(rest) = expr.strip_prefix("steps.") {
+            if let Some(id) = rest.strip_suffix(".outcome") {
+                return ctx.outcomes.get(id).cloned().unwrap_or_default();
+            }
             let (id, output) = rest
                 .split_once(".outputs.")
                 .unwrap_or_else(|| panic!("${{{{ {expr} }}}} is not modelled"));
@@ -421,6 +523,8 @@ impl Runner {
         match expr {
             "github.action_path" => self.action_path.to_string_lossy().into(),
             "github.workspace" => self.workspace.to_string_lossy().into(),
+            "github.repository" => REPOSITORY.into(),
+            "github.event.repository.visibility" => self.visibility.clone(),
             "runner.os" => runner_os().into(),
             "runner.arch" => runner_arch().into(),
             "runner.temp" => self.temp.path().to_string_lossy().into(),
