@@ -95,11 +95,12 @@ fn latest() -> DateTime {
     DateTime::from_date_and_time(2107, 12, 31, 23, 59, 58).unwrap_or_default()
 }
 
-fn options(mode: u32, mtime: DateTime) -> SimpleFileOptions {
+/// A directory entry's options (files keep what their one-entry zip recorded, see [`assemble`]).
+fn directory_options(mtime: DateTime) -> SimpleFileOptions {
     SimpleFileOptions::default()
         .compression_method(CompressionMethod::Stored)
         .last_modified_time(mtime)
-        .unix_permissions(mode)
+        .unix_permissions(MODE_EXECUTABLE)
         .system(zip::System::Unix)
         .large_file(false)
 }
@@ -173,19 +174,20 @@ struct Compressed {
     size: u64,
 }
 
-fn zip_err(e: zip::result::ZipError) -> Error {
-    Error::new(Kind::Internal, format!("could not write the zip: {e}"))
-}
-
-fn scratch_err(e: impl std::fmt::Display) -> Error {
+fn zip_err(e: impl std::fmt::Display) -> Error {
     Error::new(Kind::Internal, format!("could not write the zip: {e}"))
 }
 
 /// One file, read whole and deflated in one libdeflate call: its bytes depend on the file alone.
+/// A file that deflate does not shrink (tiny or already compressed) is stored, as `zip` does.
 fn compress(entry: &Entry) -> Result<Compressed> {
     let data = std::fs::read(&entry.source).map_err(|e| Error::io("read", &entry.source, e))?;
     let deflated = deflate(&data)?;
-    let zip = single_entry_zip(entry, &data, &deflated)?;
+    let zip = if deflated.len() < data.len() {
+        single_entry_zip(entry, &data, rawzip::CompressionMethod::Deflate, &deflated)?
+    } else {
+        single_entry_zip(entry, &data, rawzip::CompressionMethod::Store, &data)?
+    };
     Ok(Compressed {
         zip,
         size: data.len() as u64,
@@ -195,34 +197,40 @@ fn compress(entry: &Entry) -> Result<Compressed> {
 /// `data` as one raw deflate stream at [`COMPRESSION_LEVEL`].
 fn deflate(data: &[u8]) -> Result<Vec<u8>> {
     let level = libdeflater::CompressionLvl::new(COMPRESSION_LEVEL)
-        .map_err(|e| scratch_err(format!("{e:?}")))?;
+        .map_err(|e| zip_err(format!("deflate: {e:?}")))?;
     let mut compressor = libdeflater::Compressor::new(level);
     let mut out = vec![0; compressor.deflate_compress_bound(data.len())];
     let len = compressor
         .deflate_compress(data, &mut out)
-        .map_err(|e| scratch_err(format!("{e:?}")))?;
+        .map_err(|e| zip_err(format!("deflate: {e:?}")))?;
     out.truncate(len);
     out.shrink_to_fit();
     Ok(out)
 }
 
-/// A zip holding `deflated` as its one entry, for [`ZipWriter::raw_copy_file_touch`]: the zip
-/// crate writes only what it compressed itself, rawzip takes compressed bytes as they are.
-fn single_entry_zip(file: &Entry, data: &[u8], deflated: &[u8]) -> Result<Vec<u8>> {
+/// A zip holding `data`, already compressed by `method` into `body`, as its one entry, for
+/// [`ZipWriter::raw_copy_file_touch`]: the zip crate writes only what it compressed itself,
+/// rawzip takes compressed bytes as they are.
+fn single_entry_zip(
+    file: &Entry,
+    data: &[u8],
+    method: rawzip::CompressionMethod,
+    body: &[u8],
+) -> Result<Vec<u8>> {
     let mut zip = rawzip::ZipArchiveWriter::new(Vec::new());
     let (mut entry, config) = zip
         .new_file(file.path.as_str())
-        .compression_method(rawzip::CompressionMethod::Deflate)
+        .compression_method(method)
         .unix_permissions(file.mode)
         .start()
-        .map_err(scratch_err)?;
-    entry.write_all(deflated).map_err(scratch_err)?;
-    // The CRC-32 and size of what was deflated, as the entry's data descriptor records them.
+        .map_err(zip_err)?;
+    entry.write_all(body).map_err(zip_err)?;
+    // The CRC-32 and size of the file itself, as the entry's data descriptor records them.
     let mut original = config.wrap(std::io::sink());
-    original.write_all(data).map_err(scratch_err)?;
-    let (_, descriptor) = original.finish().map_err(scratch_err)?;
-    entry.finish(descriptor).map_err(scratch_err)?;
-    zip.finish().map_err(scratch_err)
+    original.write_all(data).map_err(zip_err)?;
+    let (_, descriptor) = original.finish().map_err(zip_err)?;
+    entry.finish(descriptor).map_err(zip_err)?;
+    zip.finish().map_err(zip_err)
 }
 
 /// Write directories and compressed files in path order as the workers deliver them.
@@ -248,7 +256,7 @@ fn assemble(
     let mut unzipped_size = 0;
     for (name, index) in names {
         let Some(i) = index else {
-            zip.add_directory(name, options(MODE_EXECUTABLE, mtime))
+            zip.add_directory(name, directory_options(mtime))
                 .map_err(zip_err)?;
             continue;
         };
