@@ -1,4 +1,4 @@
-//! Packaging the ~200 MB tree: `cargo layer package --no-build` against Info-ZIP `zip -X -r -6`,
+//! Packaging each input tree: `cargo layer package --no-build` against Info-ZIP `zip -X -r -6`,
 //! cold (no cache) and as an unchanged re-pack after touching every file.
 
 use std::path::{Path, PathBuf};
@@ -17,6 +17,7 @@ pub struct Packaging {
     pub layer_zip_bytes: u64,
     pub zip_bytes: u64,
     pub threads: usize,
+    pub real: bool,
 }
 
 const MANIFEST: &str = r#"[package]
@@ -56,6 +57,7 @@ pub fn run(work: &Path, tool: &Path, runs: usize, tree: &tree::Tree, index: usiz
         layer_zip_bytes: 0,
         zip_bytes: 0,
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        real: tree.real,
     };
     for i in 0..runs {
         eprintln!("bench: packaging run {}/{runs}", i + 1);

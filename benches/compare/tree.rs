@@ -167,16 +167,36 @@ pub struct File {
 pub struct Tree {
     pub name: &'static str,
     pub make: fn(&Path) -> Vec<File>,
+    /// Real files (see real.rs): measured for size and time, without the speed and memory
+    /// targets, which are set on the generated trees.
+    pub real: bool,
 }
 
-pub const TREES: [Tree; 2] = [
+pub const TREES: [Tree; 5] = [
     Tree {
         name: "about 200 MB: 4 large executables, 6 libraries, 400 small files; packs about 4.3×",
         make: two_hundred_mb,
+        real: false,
     },
     Tree {
         name: "the issue's tree: 159 MB of release-like executables in 62 files, the largest 62 MB; packs about 3.3×",
         make: issue_shape,
+        real: false,
+    },
+    Tree {
+        name: "a static musl binary: cargo-zigbuild 0.24.0 from PyPI",
+        make: crate::real::musl,
+        real: true,
+    },
+    Tree {
+        name: "a large glibc binary: zizmor 1.32.0 from PyPI",
+        make: crate::real::glibc,
+        real: true,
+    },
+    Tree {
+        name: "many mid-size files: the Rust toolchain's lib/rustlib/<host>/lib",
+        make: crate::real::rustlib,
+        real: true,
     },
 ];
 
