@@ -21,6 +21,7 @@ mod layout;
 mod mapping_props;
 mod package_cli;
 mod publish;
+mod real_projects;
 mod replay;
 mod scale;
 mod size_limits;
