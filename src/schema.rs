@@ -111,7 +111,23 @@ pub struct Package {
     pub unzipped_size: u64,
     pub compatible_architectures: Vec<String>,
     pub compatible_runtimes: Vec<String>,
+    /// What built the binaries (none for a `files` layer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildInputs>,
     pub entries: Vec<Entry>,
+}
+
+/// What built a layer's binaries: part of what its bytes depend on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BuildInputs {
+    /// `cargo`, `zigbuild` or `cross`.
+    pub builder: String,
+    /// The `--target` the builder was given (zigbuild's carries the glibc); none: the host's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// `build-env` as the build saw it, placeholders filled in.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
 }
 
 // ---- publish and promote -------------------------------------------------------------------
@@ -274,6 +290,12 @@ pub struct Manifest {
     pub notes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_commit: Option<String>,
+    /// True when the work tree had uncommitted changes: the zip may hold more than `git_commit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_dirty: Option<bool>,
+    /// What built the binaries this run packed (none for a `files` layer, or a promote).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildInputs>,
 }
 
 /// What the manifest says about one existing version.
@@ -316,6 +338,8 @@ impl Manifest {
             steps: Vec::new(),
             notes: Vec::new(),
             git_commit: None,
+            git_dirty: None,
+            build: None,
         }
     }
 }
@@ -575,6 +599,19 @@ pub fn git_commit(dir: &Path) -> Option<String> {
         .ok()?;
     let commit = String::from_utf8(out.stdout).ok()?.trim().to_string();
     (out.status.success() && !commit.is_empty()).then_some(commit)
+}
+
+/// Whether the git work tree `dir` is in has uncommitted changes (ignored files aside); None
+/// outside a work tree.
+pub fn git_dirty(dir: &Path) -> Option<bool> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["status", "--porcelain"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status.success().then_some(!out.stdout.is_empty())
 }
 
 /// The JSON Schema of every result, as committed in `docs/results.schema.json`. It is strict:

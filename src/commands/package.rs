@@ -36,6 +36,7 @@ fn result(p: &Packaged) -> Package {
         unzipped_size: archive.unzipped_size,
         compatible_architectures: p.architectures.clone(),
         compatible_runtimes: p.layer.compatible_runtimes.clone(),
+        build: p.build.clone(),
         entries: archive
             .entries
             .iter()

@@ -216,6 +216,8 @@ async fn publish_region(job: &Job<'_>, dry_run: bool, progress: &Progress) -> Re
         grants,
         notes,
         git_commit: schema::git_commit(&layer.package_root),
+        git_dirty: schema::git_dirty(&layer.package_root),
+        build: packaged.build.clone(),
         ..Manifest::for_version(ResultType::Publish, header, version.facts())
     }))
 }

@@ -249,7 +249,11 @@ pub fn manifest_summary(m: &Manifest) -> String {
         rows.push(("Unzipped size", format!("{unzipped} bytes")));
     }
     if let Some(commit) = &m.git_commit {
-        rows.push(("Commit", format!("`{commit}`")));
+        let state = match m.git_dirty {
+            Some(true) => " with uncommitted changes (`git_dirty`)",
+            _ => "",
+        };
+        rows.push(("Commit", format!("`{commit}`{state}")));
     }
     format!(
         "### Lambda layer `{}` version {} — {action}\n\n{}{}{}\n",

@@ -5,7 +5,7 @@
 //! nothing is stored twice. `target/layer/.cache/<name>.json` records, for that zip, a key and
 //! the zip's SHA-256. The key is a SHA-256 over everything the bytes depend on: each file's layer
 //! path, source path, mode and content hash, the zip timestamp (SOURCE_DATE_EPOCH), the
-//! compression settings and the tool's version. The zip is only reused when its SHA-256 is the
+//! compression settings, the build inputs (builder, target, `build-env`) and the tool's version. The zip is only reused when its SHA-256 is the
 //! recorded one; anything else (missing, corrupted, replaced, half-written, unreadable) is
 //! ignored and the zip rebuilt.
 
@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::output;
 use crate::pack::archive::{self, Archive, StoredEntry};
 use crate::pack::layout::Entry;
+use crate::schema::BuildInputs;
 
 /// A layer zip and whether it came from the cache.
 #[derive(Debug, Clone)]
@@ -44,6 +45,7 @@ struct Key<'a> {
     tool: &'static str,
     compression: &'static str,
     timestamp: String,
+    build: Option<&'a BuildInputs>,
     files: Vec<FileKey<'a>>,
 }
 
@@ -73,11 +75,12 @@ pub fn dir(target_dir: &Path) -> PathBuf {
 pub fn build(
     entries: &[Entry],
     mtime: DateTime,
+    build: Option<&BuildInputs>,
     target_dir: &Path,
     zip_path: &Path,
 ) -> Result<Packed> {
     let hashed = hash_files(entries)?;
-    let key = key(entries, &hashed, mtime);
+    let key = key(entries, &hashed, mtime, build);
     let record = record_path(target_dir, zip_path);
     if let Some(archive) = cached(&record, &key) {
         let archive = Archive {
@@ -98,11 +101,17 @@ pub fn build(
     })
 }
 
-fn key(entries: &[Entry], hashed: &[Hashed], mtime: DateTime) -> String {
+fn key(
+    entries: &[Entry],
+    hashed: &[Hashed],
+    mtime: DateTime,
+    build: Option<&BuildInputs>,
+) -> String {
     let key = Key {
         tool: env!("CARGO_PKG_VERSION"),
         compression: archive::COMPRESSION,
         timestamp: mtime.to_string(),
+        build,
         files: entries
             .iter()
             .zip(hashed)

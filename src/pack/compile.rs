@@ -120,7 +120,8 @@ fn configured_target(
             ),
         ));
     }
-    Ok((arch, default_target(arch, builder)))
+    let target = layer.target.clone();
+    Ok((arch, target.or_else(|| default_target(arch, builder))))
 }
 
 fn unconfigured_target(
@@ -169,6 +170,7 @@ pub fn build(
         return Ok(existing_artifacts(layer, plan, opts, target_dir));
     }
     let mut cmd = builder_command(plan)?;
+    cmd.envs(&layer.build_env);
     if let Some(target) = &plan.target {
         check_target_installed(target, plan.builder, &layer.package_root)?;
     }

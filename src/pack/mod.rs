@@ -16,6 +16,7 @@ use crate::project::config::{Builder, LayerConfig, LayerKind};
 use crate::project::limits::{MAX_UNZIPPED_BYTES, MAX_ZIP_BYTES};
 use crate::project::runtimes::{self, Glibc, Os, Runtime};
 use crate::project::{Project, Selection};
+use crate::schema::BuildInputs;
 use archive::Archive;
 use compile::BuildOptions;
 use layout::Artifacts;
@@ -34,6 +35,8 @@ pub struct Packaged {
     pub archive: Archive,
     pub zip_path: PathBuf,
     pub architectures: Vec<String>,
+    /// What built the binaries (none for a `files` layer).
+    pub build: Option<BuildInputs>,
 }
 
 /// Pack every layer of a loaded project in memory, then write all the zips.
@@ -118,7 +121,19 @@ fn pack(
     check_unzipped_size(&entries)?;
     let zip_path = zip_path(out_dir, &layer.name);
     let mtime = archive::timestamp()?;
-    let archive = cache::build(&entries, mtime, &project.target_dir, &zip_path)?.archive;
+    let build = plan.as_ref().map(|plan| BuildInputs {
+        builder: plan.builder.name().to_string(),
+        target: plan.build_target(),
+        env: layer.build_env.clone(),
+    });
+    let archive = cache::build(
+        &entries,
+        mtime,
+        build.as_ref(),
+        &project.target_dir,
+        &zip_path,
+    )?
+    .archive;
     check_zip_size(layer, &archive)?;
     let files = archive.entries.len();
     step.finish(format!(
@@ -132,6 +147,7 @@ fn pack(
         archive,
         zip_path,
         architectures,
+        build,
     })
 }
 

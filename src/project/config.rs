@@ -68,6 +68,16 @@ pub struct RawStage {
     pub public: Option<bool>,
 }
 
+/// `[package.metadata.layer.architectures.<arch>]`: what differs for one architecture.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawArch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// The Rust target triple that builds this architecture (`--target` still overrides it).
+    pub target: Option<String>,
+}
+
 /// The table exactly as written; every key optional so workspace defaults can fill gaps.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -87,6 +97,9 @@ pub struct RawLayer {
     pub role_arn: Option<String>,
     pub s3_bucket: Option<String>,
     pub stages: Option<BTreeMap<String, RawStage>>,
+    pub architectures: Option<BTreeMap<String, RawArch>>,
+    /// Environment variables every build of the layer gets.
+    pub build_env: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -125,6 +138,14 @@ pub struct LayerConfig {
     pub stages: BTreeMap<String, Stage>,
     /// Where `include` was written (the package's table or the workspace's), for errors.
     pub include_origin: KeyOrigin,
+    /// The package's version, for `{version}` in names, descriptions and `build-env`.
+    pub version: String,
+    /// Per-architecture names, descriptions and targets, before placeholders are filled in.
+    pub architectures: BTreeMap<String, RawArch>,
+    /// The target triple from `architectures.<arch>.target`, once the layer has one architecture.
+    pub target: Option<String>,
+    /// `build-env`, placeholders filled in once the layer has one architecture.
+    pub build_env: BTreeMap<String, String>,
 }
 
 /// The file and table a key was written in.
@@ -182,8 +203,8 @@ type Rule = fn(&str) -> std::result::Result<(), String>;
 /// Key-by-key checks that need no other table.
 pub fn validate_raw(raw: &RawLayer, src: &Source) -> Result<()> {
     let singles: [(&Option<String>, Rule, &str); 7] = [
-        (&raw.name, limits::layer_name, "name"),
-        (&raw.description, limits::description, "description"),
+        (&raw.name, limits::name_template, "name"),
+        (&raw.description, limits::text_template, "description"),
         (&raw.license, limits::license, "license"),
         (&raw.region, limits::region, "region"),
         (&raw.artifacts_account, limits::account, "artifacts-account"),
@@ -234,6 +255,39 @@ pub fn validate_raw(raw: &RawLayer, src: &Source) -> Result<()> {
     }
     for (name, stage) in raw.stages.iter().flatten() {
         validate_stage(name, stage, src)?;
+    }
+    for (arch, over) in raw.architectures.iter().flatten() {
+        validate_arch(arch, over, raw.compatible_architectures.as_deref(), src)?;
+    }
+    for (name, value) in raw.build_env.iter().flatten() {
+        let key = format!("build-env.{name}");
+        check(limits::env_name(name), src, &key)?;
+        check(limits::text_template(value), src, &key)?;
+    }
+    Ok(())
+}
+
+fn validate_arch(arch: &str, over: &RawArch, archs: Option<&[String]>, src: &Source) -> Result<()> {
+    let key = format!("architectures.{arch}");
+    check(limits::architecture(arch), src, &key)?;
+    if !archs.is_some_and(|archs| archs.iter().any(|a| a == arch)) {
+        return Err(src.err(
+            &key,
+            format!("compatible-architectures does not list \"{arch}\"; add it there or remove this table"),
+        ));
+    }
+    if let Some(name) = &over.name {
+        check(limits::name_template(name), src, &format!("{key}.name"))?;
+    }
+    if let Some(text) = &over.description {
+        check(
+            limits::text_template(text),
+            src,
+            &format!("{key}.description"),
+        )?;
+    }
+    if let Some(triple) = &over.target {
+        check(limits::target(arch, triple), src, &format!("{key}.target"))?;
     }
     Ok(())
 }
@@ -328,12 +382,15 @@ pub fn merge(workspace: RawLayer, package: RawLayer) -> RawLayer {
         role_arn: package.role_arn.or(workspace.role_arn),
         s3_bucket: package.s3_bucket.or(workspace.s3_bucket),
         stages,
+        architectures: package.architectures.or(workspace.architectures),
+        build_env: package.build_env.or(workspace.build_env),
     }
 }
 
 /// What a cargo package contributes besides its metadata table.
 pub struct PackageInfo<'a> {
     pub name: &'a str,
+    pub version: String,
     pub cargo_toml: &'a Path,
     pub description: Option<&'a str>,
     pub license: Option<&'a str>,
@@ -372,9 +429,6 @@ pub fn resolve(raw: RawLayer, pkg: &PackageInfo, src: &Source) -> Result<LayerCo
         (None, Some(regions)) => regions,
         (None, None) => Vec::new(),
     };
-    for region in &regions {
-        check(limits::version_arn_length(&name, region), src, "name")?;
-    }
     let stages = raw
         .stages
         .unwrap_or_default()
@@ -417,6 +471,10 @@ pub fn resolve(raw: RawLayer, pkg: &PackageInfo, src: &Source) -> Result<LayerCo
             file: src.file.to_path_buf(),
             prefix: src.prefix.to_string(),
         },
+        version: pkg.version.clone(),
+        architectures: raw.architectures.unwrap_or_default(),
+        target: None,
+        build_env: raw.build_env.unwrap_or_default(),
     })
 }
 

@@ -27,6 +27,8 @@ pub const MAX_LAYER_NAME: usize = 140;
 pub const MAX_VERSION_ARN: usize = 140;
 pub const MAX_RUNTIMES: usize = 15;
 pub const MAX_ARCHITECTURES: usize = 2;
+/// Lambda's architectures, in the order a two-architecture layer's halves are made.
+pub const ARCH_NAMES: [&str; 2] = ["x86_64", "arm64"];
 /// StatementId is 1-100 chars; `cargo-layer-<stage>-org-<org id>` must fit.
 pub const MAX_STAGE_NAME: usize = 40;
 
@@ -43,6 +45,66 @@ pub fn layer_name(name: &str) -> Check {
     if let Some(c) = name.chars().find(|&c| !is_name_char(c)) {
         return Err(format!(
             "\"{name}\" contains '{c}'; a layer name may only use letters, digits, '-' and '_'"
+        ));
+    }
+    Ok(())
+}
+
+/// The placeholders names, descriptions and `build-env` values may hold.
+pub const PLACEHOLDERS: [&str; 2] = ["{version}", "{arch}"];
+
+/// Every `{...}` in `text` is one of [`PLACEHOLDERS`].
+fn known_placeholders(text: &str) -> Check {
+    let mut rest = text;
+    while let Some(start) = rest.find('{') {
+        let end = rest[start..]
+            .find('}')
+            .map_or(rest.len(), |e| start + e + 1);
+        let found = &rest[start..end];
+        if !PLACEHOLDERS.contains(&found) {
+            return Err(format!(
+                "\"{text}\" holds {found}; the placeholders are {}",
+                PLACEHOLDERS.join(" and ")
+            ));
+        }
+        rest = &rest[end..];
+    }
+    Ok(())
+}
+
+/// A layer name that may hold placeholders; the expanded name is checked with [`layer_name`].
+pub fn name_template(name: &str) -> Check {
+    known_placeholders(name)?;
+    let mut plain = name.to_string();
+    for placeholder in PLACEHOLDERS {
+        plain = plain.replace(placeholder, "x");
+    }
+    layer_name(&plain).map_err(|_| layer_name(name).unwrap_err())
+}
+
+/// A description or `build-env` value that may hold placeholders.
+pub fn text_template(text: &str) -> Check {
+    known_placeholders(text)
+}
+
+/// An environment variable name: letters, digits and '_', not starting with a digit.
+pub fn env_name(name: &str) -> Check {
+    let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    holds(
+        ok,
+        name,
+        "an environment variable name (letters, digits and '_')",
+    )
+}
+
+/// A Linux target triple that builds `arch` (x86_64 or arm64).
+pub fn target(arch: &str, triple: &str) -> Check {
+    let machine = if arch == "arm64" { "aarch64" } else { arch };
+    let parts: Vec<&str> = triple.split('-').collect();
+    if parts.first() != Some(&machine) || !parts.contains(&"linux") {
+        return Err(format!(
+            "\"{triple}\" does not build Linux {arch} binaries; use a triple like {machine}-unknown-linux-musl or {machine}-unknown-linux-gnu"
         ));
     }
     Ok(())

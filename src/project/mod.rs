@@ -12,6 +12,7 @@ use cargo_metadata::{Metadata, MetadataCommand, Package, TargetKind};
 
 use crate::error::{Error, Kind, Result};
 use config::{LayerConfig, LayerKind, PackageInfo, RawLayer, Source};
+use limits::ARCH_NAMES as ARCH_SUFFIXES;
 
 pub struct Project {
     pub workspace_root: PathBuf,
@@ -90,36 +91,95 @@ fn has_layer_metadata(pkg: &Package) -> bool {
     pkg.metadata.get("layer").is_some()
 }
 
-/// The layer names a two-architecture layer becomes: `<name>-x86_64` and `<name>-arm64`.
-const ARCH_SUFFIXES: [&str; 2] = ["x86_64", "arm64"];
-
 /// A layer that carries binaries for both architectures becomes one layer per architecture,
 /// each with its own build, zip, version and grants (as layer vendors publish them). A `files`
-/// layer stays one layer with both architectures.
+/// layer stays one layer with both architectures. Placeholders are filled in once each layer
+/// has its architecture, and the limits are checked on what they expand to.
 fn per_architecture(layer: LayerConfig) -> Result<Vec<LayerConfig>> {
-    let two = layer
-        .compatible_architectures
-        .as_ref()
-        .is_some_and(|archs| archs.len() == 2);
-    if !two || layer.kind == LayerKind::Files {
-        return Ok(vec![layer]);
+    let archs = layer.compatible_architectures.clone().unwrap_or_default();
+    if archs.len() == 2 && layer.kind != LayerKind::Files {
+        return ARCH_SUFFIXES
+            .iter()
+            .map(|arch| for_architecture(&layer, Some(arch), true))
+            .collect();
     }
-    ARCH_SUFFIXES
-        .iter()
-        .map(|arch| {
-            let name = format!("{}-{arch}", layer.name);
-            check_split_name(&layer, &name)?;
-            Ok(LayerConfig {
-                name,
-                compatible_architectures: Some(vec![arch.to_string()]),
-                split: true,
-                ..layer.clone()
-            })
-        })
-        .collect()
+    let arch = match archs.as_slice() {
+        [one] => Some(one.as_str()),
+        _ => None,
+    };
+    Ok(vec![for_architecture(&layer, arch, false)?])
 }
 
-fn check_split_name(layer: &LayerConfig, name: &str) -> Result<()> {
+/// The layer as published for `arch` (None: no single architecture).
+fn for_architecture(layer: &LayerConfig, arch: Option<&str>, split: bool) -> Result<LayerConfig> {
+    let over = arch
+        .and_then(|a| layer.architectures.get(a))
+        .cloned()
+        .unwrap_or_default();
+    let arch_key = |key: &str| format!("architectures.{}.{key}", arch.unwrap_or_default());
+    let (name, name_key) = match (&over.name, arch) {
+        (Some(name), Some(_)) => (name.clone(), arch_key("name")),
+        (None, Some(arch)) if split && !layer.name.contains("{arch}") => {
+            (format!("{}-{arch}", layer.name), "name".to_string())
+        }
+        _ => (layer.name.clone(), "name".to_string()),
+    };
+    let at = |key: &str, message: String| {
+        Error::new(Kind::Config, message)
+            .at(&layer.cargo_toml, format!("package.metadata.layer.{key}"))
+    };
+    let fill = |text: &str, key: &str| {
+        expand(text, &layer.version, arch).map_err(|message| at(key, message))
+    };
+    let name = fill(&name, &name_key)?;
+    let description = match (&over.description, &layer.description) {
+        (Some(text), _) => Some(fill(text, &arch_key("description"))?),
+        (None, Some(text)) => Some(fill(text, "description")?),
+        (None, None) => None,
+    };
+    let mut build_env = layer.build_env.clone();
+    for (var, value) in build_env.iter_mut() {
+        *value = fill(value, &format!("build-env.{var}"))?;
+    }
+    let expanded = LayerConfig {
+        name,
+        description,
+        build_env,
+        target: over.target.clone(),
+        compatible_architectures: arch
+            .map(|a| vec![a.to_string()])
+            .or_else(|| layer.compatible_architectures.clone()),
+        split,
+        ..layer.clone()
+    };
+    check_expanded(&expanded, &name_key, &arch_key("description"), &over)?;
+    Ok(expanded)
+}
+
+/// `{version}` and `{arch}` filled in; `{arch}` needs the layer to have one architecture.
+pub fn expand(
+    text: &str,
+    version: &str,
+    arch: Option<&str>,
+) -> std::result::Result<String, String> {
+    let text = text.replace("{version}", version);
+    match arch {
+        Some(arch) => Ok(text.replace("{arch}", arch)),
+        None if text.contains("{arch}") => Err(format!(
+            "\"{text}\" uses {{arch}}, but the layer has no single architecture; set compatible-architectures"
+        )),
+        None => Ok(text),
+    }
+}
+
+/// The limits hold for the names and descriptions the placeholders expanded to.
+fn check_expanded(
+    layer: &LayerConfig,
+    name_key: &str,
+    arch_description_key: &str,
+    over: &config::RawArch,
+) -> Result<()> {
+    let name = &layer.name;
     let mut checks = vec![limits::layer_name(name)];
     checks.extend(
         layer
@@ -127,15 +187,28 @@ fn check_split_name(layer: &LayerConfig, name: &str) -> Result<()> {
             .iter()
             .map(|region| limits::version_arn_length(name, region)),
     );
+    let published_as = |message: String| match layer.split {
+        true => format!(
+            "{message} (with two compatible-architectures the layer is published as {name})"
+        ),
+        false => message,
+    };
     for check in checks {
         check.map_err(|message| {
-            Error::new(
-                Kind::Config,
-                format!(
-                    "{message} (with two compatible-architectures the layer is published as {name})"
-                ),
+            Error::new(Kind::Config, published_as(message)).at(
+                &layer.cargo_toml,
+                format!("package.metadata.layer.{name_key}"),
             )
-            .at(&layer.cargo_toml, "package.metadata.layer.name")
+        })?;
+    }
+    if let Some(text) = &layer.description {
+        let key = match over.description {
+            Some(_) => arch_description_key,
+            None => "description",
+        };
+        limits::description(text).map_err(|message| {
+            Error::new(Kind::Config, message)
+                .at(&layer.cargo_toml, format!("package.metadata.layer.{key}"))
         })?;
     }
     Ok(())
@@ -194,35 +267,44 @@ fn select<'a>(
     Ok((with_layer, Vec::new()))
 }
 
-/// The package whose layer `-p <name>-<arch>` names. The layer name may differ from the package
-/// name, so each candidate's layer table is read.
+/// The package whose layer `-p <layer>` names: `<name>-<arch>`, or a name set per architecture
+/// (`architectures.<arch>.name`). The layer name may differ from the package name, so each
+/// candidate's layer table is read.
 fn split_owner<'a>(members: &[&'a Package], spec: &str) -> Result<&'a Package> {
-    let not_found = || {
-        let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
-        Error::new(
-            Kind::Config,
-            format!(
-                "-p {spec}: no such package in this workspace (nor a per-architecture layer <name>-x86_64 or <name>-arm64); members are: {}",
-                names.join(", ")
-            ),
-        )
-    };
-    let base = ARCH_SUFFIXES
-        .iter()
-        .find_map(|arch| spec.strip_suffix(&format!("-{arch}")))
-        .ok_or_else(not_found)?;
     members
         .iter()
         .copied()
         .filter(|p| has_layer_metadata(p))
-        .find(|p| {
-            let name = p.metadata["layer"]
-                .get("name")
-                .and_then(|n| n.as_str())
-                .unwrap_or(p.name.as_str());
-            name == base
+        .find(|p| split_names(p).iter().any(|name| name == spec))
+        .ok_or_else(|| {
+            let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
+            Error::new(
+                Kind::Config,
+                format!(
+                    "-p {spec}: no such package in this workspace (nor a per-architecture layer of one); members are: {}",
+                    names.join(", ")
+                ),
+            )
         })
-        .ok_or_else(not_found)
+}
+
+/// The names the halves of a package's two-architecture layer would get.
+fn split_names(pkg: &Package) -> Vec<String> {
+    let table = &pkg.metadata["layer"];
+    let name = table["name"].as_str().unwrap_or(pkg.name.as_str());
+    let version = pkg.version.to_string();
+    ARCH_SUFFIXES
+        .iter()
+        .filter_map(|arch| {
+            let own = table["architectures"][arch]["name"].as_str();
+            let template = match own {
+                Some(own) => own.to_string(),
+                None if name.contains("{arch}") => name.to_string(),
+                None => format!("{name}-{arch}"),
+            };
+            expand(&template, &version, Some(arch)).ok()
+        })
+        .collect()
 }
 
 /// The Cargo.toml cargo itself would use: `--manifest-path`, else the nearest one upwards.
@@ -259,6 +341,7 @@ fn layer_config(
         .collect();
     let info = PackageInfo {
         name: pkg.name.as_str(),
+        version: pkg.version.to_string(),
         cargo_toml: manifest,
         description: pkg.description.as_deref(),
         license: pkg.license.as_deref(),

@@ -54,7 +54,7 @@ fn zigbuild_path() -> std::ffi::OsString {
 }
 
 /// Real ELF files from `zig cc`, made once per run: (name, zig target, extra flags).
-fn elf(name: &str) -> PathBuf {
+pub(crate) fn elf(name: &str) -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     let dir = DIR.get_or_init(|| {
         let dir = repo_root().join("target/test-zigbuild/elf");
@@ -105,7 +105,7 @@ fn entry_paths(report: &Value) -> Vec<&str> {
 }
 
 /// The one file at `path` inside a zip.
-fn unzip_one(zip: &Path, path: &str) -> Vec<u8> {
+pub(crate) fn unzip_one(zip: &Path, path: &str) -> Vec<u8> {
     let mut archive = zip::ZipArchive::new(std::fs::File::open(zip).unwrap()).unwrap();
     let mut file = archive.by_name(path).unwrap();
     let mut bytes = Vec::new();
@@ -444,7 +444,7 @@ fn arm64_without_the_rust_target_stops_with_rustup_target_add() {
 // ---- the architecture from the configuration ----
 
 /// A bin crate `fixture` with `layer` and zig-made ELF files at (path below target/, file).
-fn crate_with_elfs(layer: &str, elfs: &[(&str, &str)]) -> TempCrate {
+pub(crate) fn crate_with_elfs(layer: &str, elfs: &[(&str, &str)]) -> TempCrate {
     let krate = layer_crate(layer, &[]);
     for (at, file) in elfs {
         copy_executable(&elf(file), &krate.target_dir().join(at));

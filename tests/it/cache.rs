@@ -1,5 +1,5 @@
 //! The pack cache: the same content is never compressed twice, and anything that changes the
-//! bytes (content, mode, layout, SOURCE_DATE_EPOCH) misses. A last zip that does not match its
+//! bytes (content, mode, layout, SOURCE_DATE_EPOCH, the build inputs) misses. A last zip that does not match its
 //! recorded SHA-256 (corrupted, replaced, never written) is rebuilt, never trusted.
 
 use std::fs::File;
@@ -50,7 +50,7 @@ fn pack(entries: &[Entry], target: &Path) -> Packed {
 
 fn pack_at(entries: &[Entry], target: &Path, mtime: DateTime) -> Packed {
     let zip = cached_zip(target);
-    let packed = cache::build(entries, mtime, target, &zip).unwrap();
+    let packed = cache::build(entries, mtime, None, target, &zip).unwrap();
     std::fs::create_dir_all(zip.parent().unwrap()).unwrap();
     std::fs::write(&zip, &packed.archive.bytes).unwrap();
     packed
@@ -149,6 +149,29 @@ fn another_timestamp_misses() {
 }
 
 #[test]
+fn other_build_inputs_miss() {
+    let dir = tempfile::tempdir().unwrap();
+    let entries = tree(dir.path());
+    pack(&entries, dir.path());
+    let zip = cached_zip(dir.path());
+    let inputs = |target: &str| cargo_layer::schema::BuildInputs {
+        builder: "cargo".into(),
+        target: Some(target.into()),
+        env: Default::default(),
+    };
+    let build = |inputs| cache::build(&entries, DateTime::default(), inputs, dir.path(), &zip);
+    let musl = inputs("x86_64-unknown-linux-musl");
+    assert!(!build(Some(&musl)).unwrap().reused);
+    std::fs::write(&zip, &build(Some(&musl)).unwrap().archive.bytes).unwrap();
+    assert!(build(Some(&musl)).unwrap().reused);
+    assert!(
+        !build(Some(&inputs("x86_64-unknown-linux-gnu")))
+            .unwrap()
+            .reused
+    );
+}
+
+#[test]
 fn a_corrupted_cached_zip_is_rebuilt_not_trusted() {
     let dir = tempfile::tempdir().unwrap();
     let entries = tree(dir.path());
@@ -176,13 +199,13 @@ fn a_zip_that_was_never_written_is_not_reused() {
     let entries = tree(dir.path());
     let zip = cached_zip(dir.path());
     // Packed and recorded, then a later check failed: no zip was written.
-    cache::build(&entries, DateTime::default(), dir.path(), &zip).unwrap();
+    cache::build(&entries, DateTime::default(), None, dir.path(), &zip).unwrap();
     assert!(!zip.exists());
     assert!(!pack(&entries, dir.path()).reused);
     // Packed and recorded again after a content change, and again not written: the zip on disk
     // is the older content's.
     std::fs::write(&entries[0].source, b"level: warn\n").unwrap();
-    cache::build(&entries, DateTime::default(), dir.path(), &zip).unwrap();
+    cache::build(&entries, DateTime::default(), None, dir.path(), &zip).unwrap();
     let again = pack(&entries, dir.path());
     assert!(!again.reused);
     let fresh = archive::build(&entries, DateTime::default()).unwrap();
@@ -221,7 +244,7 @@ fn an_unreadable_input_is_an_error_naming_it() {
     let entries = tree(dir.path());
     std::fs::remove_file(&entries[1].source).unwrap();
     let zip = cached_zip(dir.path());
-    let err = cache::build(&entries, DateTime::default(), dir.path(), &zip).unwrap_err();
+    let err = cache::build(&entries, DateTime::default(), None, dir.path(), &zip).unwrap_err();
     assert!(
         err.message
             .contains(&entries[1].source.display().to_string()),

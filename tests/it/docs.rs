@@ -19,6 +19,7 @@ fn every_test_named_in_docs_errors_md_exists() {
         "region_names",
         "regions",
         "hints",
+        "real_projects",
     ]
     .iter()
     .map(|f| std::fs::read_to_string(root.join(format!("tests/it/{f}.rs"))).unwrap())
@@ -161,6 +162,7 @@ fn package_result() -> cargo_layer::schema::Package {
         unzipped_size: 1,
         compatible_architectures: Vec::new(),
         compatible_runtimes: Vec::new(),
+        build: None,
         entries: Vec::new(),
     }
 }
@@ -252,7 +254,7 @@ fn lists_exactly(start: &str, defs: &[&str], others: &[&str]) {
 fn the_readme_lists_the_manifest_fields_of_the_schema() {
     lists_exactly(
         "**Manifest / JSON result**",
-        &["Manifest", "Search", "GrantResult", "Step"],
+        &["Manifest", "Search", "GrantResult", "Step", "BuildInputs"],
         // The file names and the Cargo.toml key around them.
         &["target", "layer", "json", "cargo-layer", "regions"],
     );

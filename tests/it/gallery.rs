@@ -72,6 +72,10 @@ fn settings(krate: &FilesCrate) -> Settings {
     settings.add_filter(r"[A-Za-z0-9+/]{43}=", "[CODE_SHA256]");
     settings.add_filter(r"\b[0-9a-f]{64}\b", "[SHA256]");
     settings.add_filter(r"\b[0-9a-f]{40}\b", "[COMMIT]");
+    // Whether the checkout the test crates sit in has uncommitted changes.
+    settings.add_filter(r#""git_dirty": ?(true|false)"#, r#""git_dirty":[DIRTY]"#);
+    settings.add_filter(r"` with uncommitted changes \(`git_dirty`\)", "`[DIRTY]");
+    settings.add_filter(r"(\| Commit \| `\[COMMIT\]`) \|", "$1[DIRTY] |");
     settings.add_filter(r"run:[0-9a-f]+", "run:[RUN]");
     settings.add_filter(
         r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?",

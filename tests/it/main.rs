@@ -23,6 +23,7 @@ mod mapping_props;
 mod package_cli;
 mod pipes;
 mod publish;
+mod real_projects;
 mod region_names;
 mod regions;
 mod release;
