@@ -39,6 +39,13 @@ fn outcome<T, E: aws_sdk_lambda::error::ProvideErrorMetadata>(
     }
 }
 
+/// Send a request built on a client and say how it ended ([`outcome`]).
+macro_rules! answer {
+    ($request:expr) => {
+        block_on(async { outcome($request.send().await) })
+    };
+}
+
 /// GetLayerVersion by the layer's ARN, as `reader`.
 fn read(reader: &Lambda, owner: &str, layer: &str, version: i64) -> String {
     block_on(async {
@@ -88,38 +95,18 @@ fn another_account_reads_a_version_only_when_its_policy_grants_it() {
     assert_eq!(read_by_arn(&a, &owner, "shared", 2), "ok");
     assert_eq!(read(&a, &owner, "shared", 9), "ResourceNotFoundException");
     // Nothing but GetLayerVersion crosses the border, granted or not.
-    let listed = block_on(async {
-        outcome(
-            b.client
-                .list_layer_versions()
-                .layer_name(layer_arn(&owner, "shared"))
-                .send()
-                .await,
-        )
-    });
-    assert_eq!(listed, "AccessDeniedException");
-    let policy = block_on(async {
-        outcome(
-            b.client
-                .get_layer_version_policy()
-                .layer_name(layer_arn(&owner, "shared"))
-                .version_number(1)
-                .send()
-                .await,
-        )
-    });
-    assert_eq!(policy, "AccessDeniedException");
-    let deleted = block_on(async {
-        outcome(
-            b.client
-                .delete_layer_version()
-                .layer_name(layer_arn(&owner, "shared"))
-                .version_number(1)
-                .send()
-                .await,
-        )
-    });
-    assert_eq!(deleted, "AccessDeniedException");
+    let arn = layer_arn(&owner, "shared");
+    let c = &b.client;
+    let listed = answer!(c.list_layer_versions().layer_name(&arn));
+    let policy = answer!(
+        c.get_layer_version_policy()
+            .layer_name(&arn)
+            .version_number(1)
+    );
+    let deleted = answer!(c.delete_layer_version().layer_name(&arn).version_number(1));
+    for code in [listed, policy, deleted] {
+        assert_eq!(code, "AccessDeniedException");
+    }
     assert_eq!(a.versions("shared"), [2, 1]);
 }
 
