@@ -390,3 +390,66 @@ fn one_region_can_be_made_to_fail_and_calls_carry_account_and_region() {
     assert!(calls.iter().all(|c| c.account == owner), "{calls:?}");
     assert_eq!(proxy.calls_in("eu-central-1").len(), 1);
 }
+
+#[test]
+fn functions_are_listed_fifty_a_page() {
+    let owner = fresh_account();
+    let a = lambda_as(&owner);
+    let code = zip("def handler(event, context):\n    return 1\n");
+    create_role(&owner, "lambda");
+    for i in 0..51 {
+        block_on(async {
+            a.client
+                .create_function()
+                .function_name(format!("fn-{i:02}"))
+                .runtime(aws_sdk_lambda::types::Runtime::Python312)
+                .role(format!("arn:aws:iam::{owner}:role/lambda"))
+                .handler("data.handler")
+                .code(
+                    aws_sdk_lambda::types::FunctionCode::builder()
+                        .zip_file(aws_sdk_lambda::primitives::Blob::new(code.clone()))
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap()
+        });
+    }
+    let page = |marker: Option<String>, max: Option<i32>| {
+        block_on(async {
+            a.client
+                .list_functions()
+                .set_marker(marker)
+                .set_max_items(max)
+                .send()
+                .await
+                .unwrap()
+        })
+    };
+    // MaxItems may ask for up to 10000, but a page holds at most 50.
+    let first = page(None, Some(10_000));
+    assert_eq!(first.functions().len(), 50);
+    let second = page(first.next_marker().map(str::to_string), Some(10_000));
+    let names: Vec<&str> = second
+        .functions()
+        .iter()
+        .filter_map(|f| f.function_name())
+        .collect();
+    assert_eq!(names, ["fn-50"]);
+    assert!(second.next_marker().is_none());
+}
+
+/// iam:CreateRole in `account` (moto checks that a function's role exists), through boto3 from
+/// the emulator's own environment, so the tests need no IAM client of their own.
+fn create_role(account: &str, name: &str) {
+    let (key, secret, token) = crate::support::moto::assumed_keys(account);
+    let script = format!(
+        "import boto3; boto3.client('iam', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='{key}', aws_secret_access_key='{secret}', aws_session_token='{token}').create_role(RoleName='{name}', AssumeRolePolicyDocument='{{}}')",
+        crate::support::moto::moto().endpoint
+    );
+    let status = std::process::Command::new(crate::support::venv_bin("python"))
+        .args(["-c", &script])
+        .status()
+        .unwrap();
+    assert!(status.success(), "iam:CreateRole through boto3");
+}
