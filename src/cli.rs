@@ -280,6 +280,11 @@ pub struct PruneArgs {
     /// Also delete old versions that other tools published.
     #[arg(long)]
     pub include_foreign: bool,
+    /// Also delete old versions shared with an AWS Organization or with every account. Without
+    /// it, such a version is kept whatever --keep-granted says: accounts nobody can list may
+    /// deploy it.
+    #[arg(long)]
+    pub include_shared: bool,
 }
 
 #[derive(Debug, Args)]

@@ -492,6 +492,9 @@ pub enum KeepReason {
     Manifest { file: PathBuf },
     /// Another tool published it (no confirmed cargo-layer marker); `--include-foreign` deletes it.
     Foreign,
+    /// Its policy shares it with an AWS Organization (`organization`) or with every account (no
+    /// `organization`); `--include-shared` deletes it.
+    Shared { organization: Option<String> },
 }
 
 impl KeepReason {
@@ -511,6 +514,13 @@ impl KeepReason {
             ),
             KeepReason::Manifest { file } => format!("named in --manifest {}", file.display()),
             KeepReason::Foreign => "published by another tool (no confirmed cargo-layer marker); --include-foreign deletes it".into(),
+            KeepReason::Shared { organization } => {
+                let with = match organization {
+                    Some(org) => format!("organization {org}"),
+                    None => "every AWS account".to_string(),
+                };
+                format!("shared with {with}, whose accounts nobody can list; --include-shared deletes it")
+            }
         }
     }
 }

@@ -184,7 +184,13 @@ async fn triage(
         .filter(|v| !reasons.contains_key(&v.number))
         .collect();
     for version in unprotected {
-        if args.include_foreign || is_ours(api, version).await? {
+        let shared = match args.include_shared {
+            true => None,
+            false => shared(api, version.number).await?,
+        };
+        if let Some(reason) = shared {
+            reasons.entry(version.number).or_default().push(reason);
+        } else if args.include_foreign || is_ours(api, version).await? {
             delete.push(version.number);
         } else {
             reasons
@@ -234,6 +240,26 @@ async fn granted(
         }
     }
     Ok(found)
+}
+
+/// Why a version is shared beyond accounts anyone can list: a statement of its policy (cargo-layer's
+/// or not) grants `*`, to one organization or to everyone.
+async fn shared(api: &LayerApi, number: i64) -> Result<Option<KeepReason>> {
+    let policy = api.policy(number).await?;
+    let wide: Vec<_> = policy
+        .statements
+        .iter()
+        .filter(|s| s.principal == "*")
+        .collect();
+    let Some(first) = wide.first() else {
+        return Ok(None);
+    };
+    // Public when any statement is; else the (first) organization.
+    let organization = match wide.iter().any(|s| s.organization.is_none()) {
+        true => None,
+        false => first.organization.clone(),
+    };
+    Ok(Some(KeepReason::Shared { organization }))
 }
 
 /// A version is cargo-layer's when its marker names the bytes GetLayerVersion reports.

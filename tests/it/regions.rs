@@ -445,3 +445,65 @@ fn a_delete_that_fails_half_way_reports_what_was_deleted_before_it() {
     );
     assert_eq!(lambda_as(&krate.account).versions(&krate.name), [3, 1]);
 }
+
+/// Accounts that use a public or organization version cannot be listed, so prune keeps such a
+/// version whatever `--keep-granted` says, until `--include-shared`.
+#[test]
+fn prune_keeps_what_an_organization_or_everyone_may_use_unless_told() {
+    let krate = FilesCrate::new(
+        &fresh_account(),
+        "prod = { accounts = [\"333333333333\"], organization = \"o-abcdefghij\" }",
+    );
+    let proxy = Proxy::start();
+    publish_each(
+        &krate,
+        &proxy,
+        &["one\n", "two\n", "three\n", "four\n"],
+        &[],
+    );
+    // Version 1 is also public, through a statement another tool wrote.
+    lambda_as(&krate.account).add_foreign_statement(&krate.name, 1, "everyone", "*");
+    let args = [
+        "prune",
+        "--keep",
+        "1",
+        "--keep-granted",
+        "1",
+        "--dry-run",
+        "--message-format",
+        "json",
+    ];
+    let out = json(&krate.run(&proxy.endpoint, &args).success());
+    assert_eq!(numbers(&out["kept"]), [4, 3, 2, 1], "{out}");
+    assert!(numbers(&out["deleted"]).is_empty(), "{out}");
+    let reason = |i: usize| out["kept"][i]["reasons"][0].clone();
+    assert_eq!(reason(1)["reason"], "shared", "{out}");
+    assert_eq!(reason(1)["organization"], "o-abcdefghij", "{out}");
+    assert_eq!(reason(3)["reason"], "shared", "{out}");
+    assert!(reason(3)["organization"].is_null(), "{out}");
+    let human = krate
+        .run(
+            &proxy.endpoint,
+            &["prune", "--keep", "1", "--keep-granted", "1", "--dry-run"],
+        )
+        .success();
+    let text = crate::support::stdout(&human) + &crate::support::stderr(&human);
+    assert!(
+        text.contains("shared with organization o-abcdefghij")
+            && text.contains("shared with every AWS account"),
+        "{text}"
+    );
+    let all = [
+        "prune",
+        "--keep",
+        "1",
+        "--keep-granted",
+        "1",
+        "--include-shared",
+        "--message-format",
+        "json",
+    ];
+    let out = json(&krate.run(&proxy.endpoint, &all).success());
+    assert_eq!(numbers(&out["deleted"]), [3, 2, 1], "{out}");
+    assert_eq!(lambda_as(&krate.account).versions(&krate.name), [4]);
+}
