@@ -48,30 +48,19 @@ macro_rules! answer {
 
 /// GetLayerVersion by the layer's ARN, as `reader`.
 fn read(reader: &Lambda, owner: &str, layer: &str, version: i64) -> String {
-    block_on(async {
-        outcome(
-            reader
-                .client
-                .get_layer_version()
-                .layer_name(layer_arn(owner, layer))
-                .version_number(version)
-                .send()
-                .await,
-        )
-    })
+    let arn = layer_arn(owner, layer);
+    answer!(
+        reader
+            .client
+            .get_layer_version()
+            .layer_name(arn)
+            .version_number(version)
+    )
 }
 
 fn read_by_arn(reader: &Lambda, owner: &str, layer: &str, version: i64) -> String {
-    block_on(async {
-        outcome(
-            reader
-                .client
-                .get_layer_version_by_arn()
-                .arn(format!("{}:{version}", layer_arn(owner, layer)))
-                .send()
-                .await,
-        )
-    })
+    let arn = format!("{}:{version}", layer_arn(owner, layer));
+    answer!(reader.client.get_layer_version_by_arn().arn(arn))
 }
 
 #[test]
@@ -203,16 +192,12 @@ fn listings_come_in_pages_of_at_most_fifty_newest_first() {
     assert!(all[0].1 && !all[1].1);
     // MaxItems above AWS's 50 still gives 50; below, that many.
     assert_eq!(pages(&a, "paged", Some(20))[0].0.len(), 20);
-    let too_many = block_on(async {
-        outcome(
-            a.client
-                .list_layer_versions()
-                .layer_name("paged")
-                .max_items(51)
-                .send()
-                .await,
-        )
-    });
+    let too_many = answer!(
+        a.client
+            .list_layer_versions()
+            .layer_name("paged")
+            .max_items(51)
+    );
     assert_eq!(too_many, "ValidationException");
 }
 
@@ -262,17 +247,33 @@ fn a_marker_the_service_did_not_issue_is_refused() {
     let owner = fresh_account();
     let a = lambda_as(&owner);
     publish(&a, "marked", 1);
-    let forged = block_on(async {
-        outcome(
-            a.client
-                .list_layer_versions()
-                .layer_name("marked")
-                .marker("3")
-                .send()
-                .await,
-        )
-    });
+    let forged = answer!(
+        a.client
+            .list_layer_versions()
+            .layer_name("marked")
+            .marker("3")
+    );
     assert_eq!(forged, "InvalidParameterValueException");
+}
+
+/// A Lambda client acting as `account` in `region`, through `endpoint` (a recording proxy), with
+/// no retries so every call the proxy answers is seen once.
+fn client_through(endpoint: &str, account: &str, region: &str) -> aws_sdk_lambda::Client {
+    let (key, secret, token) = crate::support::moto::assumed_keys(account);
+    let config = aws_sdk_lambda::Config::builder()
+        .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+        .region(aws_sdk_lambda::config::Region::new(region.to_string()))
+        .endpoint_url(endpoint)
+        .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled())
+        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+            key,
+            secret,
+            Some(token),
+            None,
+            "test",
+        ))
+        .build();
+    aws_sdk_lambda::Client::from_conf(config)
 }
 
 #[test]
@@ -281,22 +282,9 @@ fn list_items_carry_no_hash() {
     let a = lambda_as(&owner);
     publish(&a, "nohash", 1);
     let proxy = Proxy::start();
-    let endpoint = proxy.endpoint.clone();
-    let (key, secret, token) = crate::support::moto::assumed_keys(&owner);
+    let client = client_through(&proxy.endpoint, &owner, "eu-central-1");
     let raw = block_on(async {
-        let config = aws_sdk_lambda::Config::builder()
-            .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
-            .region(aws_sdk_lambda::config::Region::new("eu-central-1"))
-            .endpoint_url(endpoint)
-            .credentials_provider(aws_sdk_lambda::config::Credentials::new(
-                key,
-                secret,
-                Some(token),
-                None,
-                "test",
-            ))
-            .build();
-        aws_sdk_lambda::Client::from_conf(config)
+        client
             .list_layer_versions()
             .layer_name("nohash")
             .customize()
@@ -355,32 +343,13 @@ fn one_region_can_be_made_to_fail_and_calls_carry_account_and_region() {
         "us-east-1 is down",
     );
     let get = |region: &str| {
-        let (key, secret, token) = crate::support::moto::assumed_keys(&owner);
-        let endpoint = proxy.endpoint.clone();
-        let region = region.to_string();
-        block_on(async move {
-            let config = aws_sdk_lambda::Config::builder()
-                .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
-                .region(aws_sdk_lambda::config::Region::new(region))
-                .endpoint_url(endpoint)
-                .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled())
-                .credentials_provider(aws_sdk_lambda::config::Credentials::new(
-                    key,
-                    secret,
-                    Some(token),
-                    None,
-                    "test",
-                ))
-                .build();
-            outcome(
-                aws_sdk_lambda::Client::from_conf(config)
-                    .get_layer_version()
-                    .layer_name("regional")
-                    .version_number(1)
-                    .send()
-                    .await,
-            )
-        })
+        let client = client_through(&proxy.endpoint, &owner, region);
+        answer!(
+            client
+                .get_layer_version()
+                .layer_name("regional")
+                .version_number(1)
+        )
     };
     assert_eq!(get("us-east-1"), "ServiceException");
     assert_eq!(get("us-east-1"), "ServiceException");

@@ -311,11 +311,12 @@ fn grants(body: &Bytes, caller: &Caller, arn: &str) -> bool {
 
 fn allows(statement: &Value, account: &str, organization: Option<&str>, arn: &str) -> bool {
     let effect = statement["Effect"].as_str() == Some("Allow");
+    // AddLayerVersionPermission takes only this action, and AWS stores the version's ARN as
+    // the statement's Resource (moto too).
     let action = strings(&statement["Action"])
         .iter()
-        .any(|a| a == "lambda:GetLayerVersion" || a == "lambda:*" || a == "*");
-    let resource =
-        statement["Resource"].is_null() || strings(&statement["Resource"]).iter().any(|r| r == arn);
+        .any(|a| a == "lambda:GetLayerVersion");
+    let resource = strings(&statement["Resource"]).iter().any(|r| r == arn);
     let partition = arn.split(':').nth(1).unwrap_or("aws");
     let principals = match &statement["Principal"] {
         Value::Object(map) => map.get("AWS").map(strings).unwrap_or_default(),
