@@ -119,9 +119,7 @@ fn for_architecture(layer: &LayerConfig, arch: Option<&str>, split: bool) -> Res
     let arch_key = |key: &str| format!("architectures.{}.{key}", arch.unwrap_or_default());
     let (name, name_key) = match (&over.name, arch) {
         (Some(name), Some(_)) => (name.clone(), arch_key("name")),
-        (None, Some(arch)) if split && !layer.name.contains("{arch}") => {
-            (format!("{}-{arch}", layer.name), "name".to_string())
-        }
+        (None, Some(arch)) if split => (half_name(&layer.name, arch), "name".to_string()),
         _ => (layer.name.clone(), "name".to_string()),
     };
     let at = |key: &str, message: String| {
@@ -154,6 +152,15 @@ fn for_architecture(layer: &LayerConfig, arch: Option<&str>, split: bool) -> Res
     };
     check_expanded(&expanded, &name_key, &arch_key("description"), &over)?;
     Ok(expanded)
+}
+
+/// The name template of one half of a two-architecture layer that sets no name of its own:
+/// `name` as written when it places `{arch}` itself, else `<name>-<arch>`.
+fn half_name(name: &str, arch: &str) -> String {
+    match name.contains("{arch}") {
+        true => name.to_string(),
+        false => format!("{name}-{arch}"),
+    }
 }
 
 /// `{version}` and `{arch}` filled in; `{arch}` needs the layer to have one architecture.
@@ -297,11 +304,7 @@ fn split_names(pkg: &Package) -> Vec<String> {
         .iter()
         .filter_map(|arch| {
             let own = table["architectures"][arch]["name"].as_str();
-            let template = match own {
-                Some(own) => own.to_string(),
-                None if name.contains("{arch}") => name.to_string(),
-                None => format!("{name}-{arch}"),
-            };
+            let template = own.map_or_else(|| half_name(name, arch), str::to_string);
             expand(&template, &version, Some(arch)).ok()
         })
         .collect()
