@@ -598,30 +598,37 @@ pub fn read_manifest(path: &Path) -> Result<Manifest> {
     Ok(manifest)
 }
 
-/// The commit being published, when the package lives in a git work tree.
-pub fn git_commit(dir: &Path) -> Option<String> {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["rev-parse", "HEAD"])
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let commit = String::from_utf8(out.stdout).ok()?.trim().to_string();
-    (out.status.success() && !commit.is_empty()).then_some(commit)
+/// What git says of the work tree a package lives in (nothing outside one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GitState {
+    /// HEAD: the commit being published.
+    pub commit: Option<String>,
+    /// Whether the tree has uncommitted changes, ignored files aside.
+    pub dirty: Option<bool>,
 }
 
-/// Whether the git work tree `dir` is in has uncommitted changes (ignored files aside); None
-/// outside a work tree.
-pub fn git_dirty(dir: &Path) -> Option<bool> {
+impl GitState {
+    pub fn of(dir: &Path) -> GitState {
+        let commit = git(dir, &["rev-parse", "HEAD"])
+            .map(|out| out.trim().to_string())
+            .filter(|commit| !commit.is_empty());
+        let dirty = git(dir, &["status", "--porcelain"]).map(|out| !out.is_empty());
+        GitState { commit, dirty }
+    }
+}
+
+/// `git -C dir args`: its stdout when it succeeds.
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
     let out = std::process::Command::new("git")
         .arg("-C")
         .arg(dir)
-        .args(["status", "--porcelain"])
+        .args(args)
         .stderr(std::process::Stdio::null())
         .output()
         .ok()?;
-    out.status.success().then_some(!out.stdout.is_empty())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The JSON Schema of every result, as committed in `docs/results.schema.json`. It is strict:

@@ -46,6 +46,7 @@ pub async fn run(args: &PublishArgs, progress: &Progress) -> Result<Run> {
     for (layer, (wanted, regions)) in packaged.iter().zip(&work) {
         let first = regions.first().cloned().flatten();
         let session = setup.aws.session(&layer.layer, first.as_deref()).await?;
+        let git = schema::GitState::of(&layer.layer.package_root);
         progress.group(&format!(
             "publish {} ({} region(s))",
             layer.layer.name,
@@ -58,6 +59,7 @@ pub async fn run(args: &PublishArgs, progress: &Progress) -> Result<Run> {
                 region,
                 wanted,
                 run: &run_id,
+                git: &git,
             };
             async move { publish_region(&job, args.dry_run, &progress).await }
         })
@@ -132,6 +134,8 @@ struct Job<'a> {
     region: Option<&'a str>,
     wanted: &'a [Wanted],
     run: &'a str,
+    /// Read once per layer, not once per region.
+    git: &'a schema::GitState,
 }
 
 impl Job<'_> {
@@ -215,8 +219,8 @@ async fn publish_region(job: &Job<'_>, dry_run: bool, progress: &Progress) -> Re
         ],
         grants,
         notes,
-        git_commit: schema::git_commit(&layer.package_root),
-        git_dirty: schema::git_dirty(&layer.package_root),
+        git_commit: job.git.commit.clone(),
+        git_dirty: job.git.dirty,
         build: packaged.build.clone(),
         ..Manifest::for_version(ResultType::Publish, header, version.facts())
     }))
