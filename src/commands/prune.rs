@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use crate::aws::dedupe;
 use crate::aws::layers::{LayerApi, Version, VersionArn};
-use crate::aws::policy;
+use crate::aws::policy::{self, Policy};
 use crate::cli::PruneArgs;
 use crate::commands::{self, setup};
 use crate::error::{Error, Result};
@@ -163,7 +163,9 @@ async fn triage(
             .or_default()
             .push(KeepReason::Newest { keep: args.keep });
     }
-    for (stage, number) in granted(api, layer, &versions, args.keep_granted).await? {
+    let mut policies = BTreeMap::new();
+    let granted = granted(api, layer, &versions, args.keep_granted, &mut policies).await?;
+    for (stage, number) in granted {
         reasons
             .entry(number)
             .or_default()
@@ -186,7 +188,7 @@ async fn triage(
     for version in unprotected {
         let shared = match args.include_shared {
             true => None,
-            false => shared(api, version.number).await?,
+            false => shared(api, version.number, &mut policies).await?,
         };
         if let Some(reason) = shared {
             reasons.entry(version.number).or_default().push(reason);
@@ -220,6 +222,7 @@ async fn granted(
     layer: &LayerConfig,
     versions: &[Version],
     per_stage: u16,
+    policies: &mut BTreeMap<i64, Policy>,
 ) -> Result<Vec<(String, i64)>> {
     let mut left: BTreeMap<&String, u16> = layer.stages.keys().map(|s| (s, per_stage)).collect();
     let mut found = Vec::new();
@@ -227,7 +230,7 @@ async fn granted(
         if left.values().all(|n| *n == 0) {
             break;
         }
-        let policy = api.policy(version.number).await?;
+        let policy = policy_of(api, version.number, policies).await?;
         for (stage, n) in left.iter_mut().filter(|(_, n)| **n > 0) {
             let carries = policy
                 .statements
@@ -244,8 +247,12 @@ async fn granted(
 
 /// Why a version is shared beyond accounts anyone can list: a statement of its policy (cargo-layer's
 /// or not) grants `*`, to one organization or to everyone.
-async fn shared(api: &LayerApi, number: i64) -> Result<Option<KeepReason>> {
-    let policy = api.policy(number).await?;
+async fn shared(
+    api: &LayerApi,
+    number: i64,
+    policies: &mut BTreeMap<i64, Policy>,
+) -> Result<Option<KeepReason>> {
+    let policy = policy_of(api, number, policies).await?;
     let wide: Vec<_> = policy
         .statements
         .iter()
@@ -260,6 +267,19 @@ async fn shared(api: &LayerApi, number: i64) -> Result<Option<KeepReason>> {
         false => first.organization.clone(),
     };
     Ok(Some(KeepReason::Shared { organization }))
+}
+
+/// A version's policy, read at most once per triage.
+async fn policy_of<'p>(
+    api: &LayerApi,
+    number: i64,
+    policies: &'p mut BTreeMap<i64, Policy>,
+) -> Result<&'p Policy> {
+    use std::collections::btree_map::Entry;
+    Ok(match policies.entry(number) {
+        Entry::Occupied(known) => known.into_mut(),
+        Entry::Vacant(new) => new.insert(api.policy(number).await?),
+    })
 }
 
 /// A version is cargo-layer's when its marker names the bytes GetLayerVersion reports.
