@@ -40,6 +40,9 @@ pub enum Command {
     Publish(PublishArgs),
     /// Grant an already-published version to more stages.
     Promote(PromoteArgs),
+    /// Prove from inside each stage account that it can read the exact version, and that its
+    /// parameter names it; writes nothing.
+    Verify(VerifyArgs),
     /// Remove a stage's grants from one version.
     Revoke(RevokeArgs),
     /// Show versions, their CodeSha256, and which stages are granted or missing, in every region.
@@ -62,6 +65,7 @@ impl Command {
             Command::Package(a) => Some(&a.select),
             Command::Publish(a) => Some(&a.select),
             Command::Promote(a) => Some(&a.select),
+            Command::Verify(a) => Some(&a.select),
             Command::Revoke(a) => Some(&a.select),
             Command::Status(a) => Some(&a.select),
             Command::IamPolicy(a) => Some(&a.select),
@@ -75,6 +79,7 @@ impl Command {
         match self {
             Command::Publish(a) => Some(&a.aws),
             Command::Promote(a) => Some(&a.aws),
+            Command::Verify(a) => Some(&a.aws),
             Command::Revoke(a) => Some(&a.aws),
             Command::Status(a) => Some(&a.aws),
             Command::Prune(a) => Some(&a.aws),
@@ -194,8 +199,24 @@ pub struct PublishArgs {
     pub out_dir: Option<PathBuf>,
 }
 
+/// Which version a command acts on: exactly one of these.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("which").required(true).args(["version", "arn", "manifest"])))]
+#[group(id = "which", required = true, multiple = false)]
+pub struct VersionArgs {
+    /// Version number, of the layer Cargo.toml configures; needs --region when the layer has
+    /// several regions, since version numbers differ per region.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..))]
+    pub version: Option<i64>,
+    /// LayerVersionArn.
+    #[arg(long, value_name = "ARN")]
+    pub arn: Option<String>,
+    /// Manifest written by `publish` (repeatable): every region of its `layer_version_arns`,
+    /// each only if its version still holds the CodeSha256 recorded there.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct PromoteArgs {
     #[command(flatten)]
     pub select: SelectArgs,
@@ -204,23 +225,27 @@ pub struct PromoteArgs {
     /// Stage to grant (repeatable).
     #[arg(long = "stage", value_name = "STAGE", required = true)]
     pub stages: Vec<String>,
-    /// Version number to grant, of the layer Cargo.toml configures; needs --region when the
-    /// layer has several regions, since version numbers differ per region.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..))]
-    pub version: Option<i64>,
-    /// LayerVersionArn to promote.
-    #[arg(long, value_name = "ARN")]
-    pub arn: Option<String>,
-    /// Manifest written by `publish` (repeatable): promotes every region of its
-    /// `layer_version_arns`, each only if its version still holds the CodeSha256 recorded there.
-    #[arg(long, value_name = "FILE")]
-    pub manifest: Vec<PathBuf>,
+    #[command(flatten)]
+    pub which: VersionArgs,
     /// Print the grants that would be added; make no AWS write.
     #[arg(long)]
     pub dry_run: bool,
     /// Also write the bare LayerVersionArn to this file.
     #[arg(long, value_name = "PATH")]
     pub output_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Stage whose accounts read the version, through its stage role (repeatable).
+    #[arg(long = "stage", value_name = "STAGE", required = true)]
+    pub stages: Vec<String>,
+    #[command(flatten)]
+    pub which: VersionArgs,
 }
 
 #[derive(Debug, Args)]
@@ -255,6 +280,13 @@ pub struct StatusArgs {
     /// Where `package` or `publish` wrote the zip to compare with; default: <target-dir>/layer.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+    /// Also show the history of this stage's parameter in each of its accounts (repeatable):
+    /// the versions handed to it, newest last.
+    #[arg(long = "stage", value_name = "STAGE")]
+    pub stages: Vec<String>,
+    /// How many entries of each parameter's history to show.
+    #[arg(long, value_name = "N", default_value_t = 5, requires = "stages")]
+    pub history: usize,
 }
 
 #[derive(Debug, Args)]
@@ -294,6 +326,20 @@ pub struct IamPolicyArgs {
     /// Scope the policy to this region instead of the configured ones.
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
+    /// Print what the stage role (`stage-role`) needs in each stage account, and its trust
+    /// policy for the publishing role, instead of the publishing role's policy.
+    #[arg(long)]
+    pub stage_role: bool,
+    /// `json`: the policy documents; `cloudformation`: a template that creates the stage role,
+    /// ready for a StackSet across the organization (with --stage-role).
+    #[arg(long, value_enum, default_value = "json", requires = "stage_role")]
+    pub format: PolicyFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PolicyFormat {
+    Json,
+    Cloudformation,
 }
 
 #[derive(Debug, Args)]

@@ -20,7 +20,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::commands::{iam_policy, package, promote, prune, publish, revoke, shell, status};
+use crate::commands::{
+    iam_policy, package, promote, prune, publish, revoke, shell, status, verify,
+};
 use crate::error::{Error, Kind, Result};
 use crate::output::progress::Progress;
 use crate::output::{Run, Sink};
@@ -85,6 +87,7 @@ fn execute(cli: &Cli, progress: &Progress) -> Result<Run> {
         }
         Command::Publish(args) => block_on(publish::run(args, progress)),
         Command::Promote(args) => block_on(promote::run(args, progress)),
+        Command::Verify(args) => block_on(verify::run(args, progress)),
         Command::Revoke(args) => block_on(revoke::run(args, progress)),
         Command::Status(args) => block_on(status::run(args, progress)),
         Command::Prune(args) => block_on(prune::run(args, progress)),

@@ -26,6 +26,8 @@ pub enum ResultType {
     Revoke,
     Status,
     Prune,
+    /// `verify`: the version, as each stage account sees it.
+    Verify,
 }
 
 /// The fields every result starts with.
@@ -69,6 +71,7 @@ pub enum Outcome {
     Revoke(Revoked),
     Status(LayerStatus),
     Prune(Pruned),
+    Verify(Verified),
 }
 
 impl Outcome {
@@ -80,6 +83,7 @@ impl Outcome {
             Outcome::Revoke(r) => &r.header,
             Outcome::Status(r) => &r.header,
             Outcome::Prune(r) => &r.header,
+            Outcome::Verify(r) => &r.header,
         }
     }
 }
@@ -149,8 +153,13 @@ pub enum StepName {
     Package,
     Publish,
     /// `promote --manifest`: the version in AWS still holds the manifest's CodeSha256.
-    Verify,
+    Compare,
     Grant,
+    /// From inside each stage account and region (`stage-role`): the exact version reads, with
+    /// the CodeSha256 that was published.
+    Verify,
+    /// Each stage account's SSM parameter (`parameter`) names the version.
+    Handoff,
 }
 
 /// What one part of the run came to.
@@ -211,6 +220,13 @@ pub struct GrantResult {
     pub status: GrantStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// With `stage-role`: whether every account this grant reaches (the account, or the stage's
+    /// `handoff-accounts`) read the exact version from inside; see `stage_accounts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    /// Why not, when `verified` is false (the first account's reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unverified: Option<Unverified>,
 }
 
 impl GrantResult {
@@ -285,6 +301,10 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub code_sha256s: BTreeMap<String, String>,
     pub grants: Vec<GrantResult>,
+    /// With `stage-role`: each account of the granted stages, verified from inside and handed
+    /// the ARN in this region.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stage_accounts: Vec<StageAccount>,
     pub steps: Vec<Step>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -335,6 +355,7 @@ impl Manifest {
                 .map(|code| BTreeMap::from([(region.to_string(), code.to_string())]))
                 .unwrap_or_default(),
             grants: Vec::new(),
+            stage_accounts: Vec::new(),
             steps: Vec::new(),
             notes: Vec::new(),
             git_commit: None,
@@ -342,6 +363,92 @@ impl Manifest {
             build: None,
         }
     }
+}
+
+// ---- stage accounts ------------------------------------------------------------------------
+
+/// Why a stage account cannot use the version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unverified {
+    /// GetLayerVersionByArn was refused: the version's policy does not grant the account.
+    Denied,
+    /// The account reads another CodeSha256 than the one published.
+    OtherBytes,
+    /// The stage role could not be assumed, or belongs to another account.
+    NoSession,
+    /// Another AWS error; see `error`.
+    Failed,
+}
+
+/// What the stage's SSM parameter came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParameterStatus {
+    /// Written: it named another value, or did not exist.
+    Written,
+    /// It already names the version; nothing was written.
+    Present,
+    /// Not written, because the account cannot use the version.
+    Skipped,
+    Failed,
+    /// From `verify`: it names another value (`value`).
+    Differs,
+    /// From `verify`: it does not exist.
+    Missing,
+}
+
+/// The SSM parameter of one stage account and region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Parameter {
+    pub name: String,
+    pub status: ParameterStatus,
+    /// What it holds, when that is not the version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One stage account, in the result's region, as seen from inside it through the stage role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StageAccount {
+    pub stage: String,
+    pub account: String,
+    /// The account read the exact version by its ARN, with the CodeSha256 that was published.
+    pub verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unverified: Option<Unverified>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<Parameter>,
+}
+
+impl StageAccount {
+    /// Verified, and its parameter (if any) names the version.
+    pub fn is_done(&self) -> bool {
+        self.verified
+            && self.parameter.as_ref().is_none_or(|p| {
+                matches!(
+                    p.status,
+                    ParameterStatus::Written | ParameterStatus::Present
+                )
+            })
+    }
+}
+
+/// `cargo layer verify`: one version in one region, as every account of the selected stages
+/// sees it. Nothing is written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Verified {
+    #[serde(flatten)]
+    pub header: Header,
+    pub layer_version_arn: String,
+    pub version: i64,
+    /// What the artifacts account holds (or the manifest recorded): what each account must read.
+    pub code_sha256: String,
+    pub stage_accounts: Vec<StageAccount>,
 }
 
 // ---- dry runs ------------------------------------------------------------------------------
@@ -464,6 +571,35 @@ pub struct LayerStatus {
     /// How many versions the layer has in this region; absent with `--version`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_versions: Option<usize>,
+    /// With `--stage`: each stage account's parameter history in this region, the stage's
+    /// record of the versions handed to it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handoffs: Vec<ParameterHistory>,
+}
+
+/// The last entries of one stage account's parameter, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ParameterHistory {
+    pub stage: String,
+    pub account: String,
+    pub parameter: String,
+    pub entries: Vec<HistoryEntry>,
+    /// Why the history could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HistoryEntry {
+    /// The parameter's version number.
+    pub version: i64,
+    /// The LayerVersionArn handed over.
+    pub value: String,
+    /// When, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 impl LayerStatus {
@@ -655,6 +791,7 @@ fn shapes() -> Vec<(std::borrow::Cow<'static, str>, Vec<ResultType>)> {
         (Revoked::schema_name(), vec![T::Revoke]),
         (LayerStatus::schema_name(), vec![T::Status]),
         (Pruned::schema_name(), vec![T::Prune]),
+        (Verified::schema_name(), vec![T::Verify]),
     ]
 }
 

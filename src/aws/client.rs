@@ -7,7 +7,9 @@ use std::time::Duration;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_types::region::Region;
@@ -89,21 +91,47 @@ pub struct Session {
     config: aws_types::SdkConfig,
     max_attempts: u32,
     caller: Caller,
+    /// The session's credentials for the roles assumed through it, fetched once and reused
+    /// until they near expiry.
+    source: SharedCredentialsProvider,
 }
 
-/// Load configuration and credentials (assuming `role` when given), ask STS who they are, and
-/// refuse them unless they belong to `account`: the one check before any write.
-pub async fn connect(
-    args: &AwsArgs,
-    region: Option<&str>,
-    role: Option<&str>,
-    account: Option<&str>,
-) -> Result<Session> {
-    let role = args.assume_role.as_deref().or(role);
-    if let Some(role) = role {
-        crate::project::limits::role_arn(role)
-            .map_err(|m| Error::new(Kind::Config, format!("--assume-role: {m}")))?;
+/// Who a session acts as: the role it assumes (none: the credentials the run starts with) and
+/// the account STS must confirm (none: whatever account they belong to). The artifacts account
+/// and every stage account get their sessions the same way.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionKey {
+    pub role: Option<String>,
+    pub account: Option<String>,
+    /// The stage the account belongs to; none for the artifacts account.
+    pub stage: Option<String>,
+}
+
+impl SessionKey {
+    /// The artifacts account's session of `layer`: `--assume-role`, else its `role-arn`.
+    pub fn artifacts(args: &AwsArgs, layer: &LayerConfig, account: Option<&str>) -> SessionKey {
+        SessionKey {
+            role: args.assume_role.clone().or(layer.role_arn.clone()),
+            account: layer
+                .artifacts_account
+                .clone()
+                .or(account.map(str::to_string)),
+            stage: None,
+        }
     }
+
+    /// The session of `stage` in `account`, through its role.
+    pub fn stage(role: &str, account: &str, stage: &str) -> SessionKey {
+        SessionKey {
+            role: Some(role.to_string()),
+            account: Some(account.to_string()),
+            stage: Some(stage.to_string()),
+        }
+    }
+}
+
+/// Load configuration and the run's own credentials for `region`.
+async fn load(args: &AwsArgs, region: Option<&str>) -> Result<aws_types::SdkConfig> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
         .retry_config(retry_config(args.max_attempts))
@@ -122,41 +150,104 @@ pub async fn connect(
     if let Some(url) = &args.endpoint_url {
         loader = loader.endpoint_url(url);
     }
-    let mut config = loader.load().await;
+    let config = loader.load().await;
     check_credentials(&config)?;
-    if let Some(role) = role {
-        // The provider is not cached itself; the config's identity cache, which every client made
-        // from this config shares, is. So nothing here may call it directly.
-        let provider = aws_config::sts::AssumeRoleProvider::builder(role)
-            .session_name("cargo-layer")
-            .configure(&config)
-            .build()
-            .await;
-        config = config
-            .into_builder()
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
-            )
-            .build();
+    Ok(config)
+}
+
+/// `config` with credentials that assume `role` through its own.
+async fn assume(config: aws_types::SdkConfig, role: &str) -> aws_types::SdkConfig {
+    // The provider is not cached itself; the config's identity cache, which every client made
+    // from this config shares, is. So nothing here may call it directly.
+    let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+        .session_name("cargo-layer")
+        .configure(&config)
+        .build()
+        .await;
+    config
+        .into_builder()
+        .credentials_provider(SharedCredentialsProvider::new(provider))
+        .build()
+}
+
+/// Credentials fetched once and handed out until they near expiry. The SDK's AssumeRoleProvider
+/// asks its source afresh on every refresh, past the identity cache; without this, every stage
+/// role assumed through the publishing role would assume the publishing role again first.
+#[derive(Debug)]
+struct Reused {
+    inner: SharedCredentialsProvider,
+    held: tokio::sync::Mutex<Option<Credentials>>,
+}
+
+impl Reused {
+    fn new(inner: SharedCredentialsProvider) -> Reused {
+        Reused {
+            inner,
+            held: tokio::sync::Mutex::new(None),
+        }
     }
+}
+
+impl ProvideCredentials for Reused {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            let mut held = self.held.lock().await;
+            let margin = std::time::SystemTime::now() + Duration::from_secs(300);
+            if let Some(credentials) = held
+                .as_ref()
+                .filter(|c| c.expiry().is_none_or(|t| t > margin))
+            {
+                return Ok(credentials.clone());
+            }
+            let credentials = self.inner.provide_credentials().await?;
+            *held = Some(credentials.clone());
+            Ok(credentials)
+        })
+    }
+}
+
+/// Ask STS who `config`'s credentials are, and refuse them unless they belong to the key's
+/// account: the one check before any write.
+async fn confirm(
+    config: aws_types::SdkConfig,
+    args: &AwsArgs,
+    key: &SessionKey,
+) -> Result<Session> {
+    let source = config
+        .credentials_provider()
+        .map(|p| SharedCredentialsProvider::new(Reused::new(p)))
+        .ok_or_else(no_credentials_hint)?;
+    // The session's own clients and the roles assumed through it share one fetch.
+    let config = config
+        .into_builder()
+        .credentials_provider(source.clone())
+        .build();
     let mut session = Session {
         config,
         max_attempts: args.max_attempts,
         caller: Caller::default(),
+        source,
     };
     let aws = session.region(None)?;
-    session.caller = who_am_i(&aws, role, profile(args)).await?;
-    guard(&session.caller, account)?;
+    session.caller = who_am_i(&aws, key, profile(args)).await?;
+    guard(&session.caller, key)?;
     Ok(session)
 }
 
-/// The sessions of one run, one per role: a role is assumed once, whatever the number of
-/// layers and regions, and the account guard still runs for every layer.
+/// One session per key, made once however many layers, regions and tasks ask for it at once; a
+/// key that failed fails the same way for everyone who asks.
+type Cell = std::sync::Arc<tokio::sync::OnceCell<Result<Session>>>;
+
+/// The sessions of one run, one per (role, account): a role is assumed once, whatever the
+/// number of layers, regions and stage accounts, and its account is confirmed once.
 pub struct Sessions<'a> {
     args: &'a AwsArgs,
     /// The region for layers that configure none: see [`environment_region`].
     environment: Option<Sourced>,
-    made: Vec<(Option<String>, Session)>,
+    made: std::sync::Mutex<Vec<(SessionKey, Cell)>>,
 }
 
 impl<'a> Sessions<'a> {
@@ -164,8 +255,13 @@ impl<'a> Sessions<'a> {
         Sessions {
             args,
             environment,
-            made: Vec::new(),
+            made: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// The AWS flags of the run.
+    pub fn args(&self) -> &AwsArgs {
+        self.args
     }
 
     /// The environment's region, already checked.
@@ -173,24 +269,58 @@ impl<'a> Sessions<'a> {
         self.environment.as_ref().map(|s| s.region.as_str())
     }
 
-    /// The session for `layer` (its role, checked against its artifacts account); `region` is
-    /// where STS is asked when the session is new.
-    pub async fn session(&mut self, layer: &LayerConfig, region: Option<&str>) -> Result<&Session> {
-        let role = self.args.assume_role.clone().or(layer.role_arn.clone());
-        let account = layer.artifacts_account.as_deref();
-        let index = match self.made.iter().position(|(r, _)| *r == role) {
-            Some(index) => {
-                guard(self.made[index].1.caller(), account)?;
-                index
-            }
+    fn cell(&self, key: &SessionKey) -> Cell {
+        let mut made = self.made.lock().expect("no task panics holding the lock");
+        match made.iter().find(|(k, _)| k == key) {
+            Some((_, cell)) => cell.clone(),
             None => {
-                let region = region.or(self.environment_region());
-                let session = connect(self.args, region, role.as_deref(), account).await?;
-                self.made.push((role, session));
-                self.made.len() - 1
+                let cell = Cell::default();
+                made.push((key.clone(), cell.clone()));
+                cell
             }
-        };
-        Ok(&self.made[index].1)
+        }
+    }
+
+    /// The artifacts account's session for `layer`; `region` is where STS is asked when the
+    /// session is new.
+    pub async fn session(&self, layer: &LayerConfig, region: Option<&str>) -> Result<Session> {
+        let key = SessionKey::artifacts(self.args, layer, None);
+        self.open(&key, region).await
+    }
+
+    /// The session for `key`, made with the run's own credentials.
+    pub async fn open(&self, key: &SessionKey, region: Option<&str>) -> Result<Session> {
+        let region = region.or(self.environment_region());
+        let cell = self.cell(key);
+        cell.get_or_init(|| async {
+            let mut config = load(self.args, region).await?;
+            if let Some(role) = &key.role {
+                config = assume(config, role).await;
+            }
+            confirm(config, self.args, key).await
+        })
+        .await
+        .clone()
+    }
+
+    /// The session for `key` (a stage account's role), assumed with `from`'s credentials: the
+    /// publishing role is what the stage role trusts.
+    pub async fn open_from(&self, from: &Session, key: &SessionKey) -> Result<Session> {
+        let cell = self.cell(key);
+        cell.get_or_init(|| async {
+            let mut config = from
+                .config
+                .clone()
+                .into_builder()
+                .credentials_provider(from.source.clone())
+                .build();
+            if let Some(role) = &key.role {
+                config = assume(config, role).await;
+            }
+            confirm(config, self.args, key).await
+        })
+        .await
+        .clone()
     }
 }
 
@@ -232,6 +362,16 @@ impl Session {
             .force_path_style(self.config.endpoint_url().is_some())
             .build();
         aws_sdk_s3::Client::from_conf(config)
+    }
+}
+
+impl Session {
+    /// An SSM client for `region`.
+    pub fn ssm(&self, region: &str) -> aws_sdk_ssm::Client {
+        let config = aws_sdk_ssm::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .build();
+        aws_sdk_ssm::Client::from_conf(config)
     }
 }
 
@@ -357,7 +497,7 @@ fn no_credentials_hint() -> Error {
 
 /// sts:GetCallerIdentity, the first call of every command: it is also where a role is assumed,
 /// so a failed AssumeRole is reported here, naming the role.
-async fn who_am_i(aws: &Aws, role: Option<&str>, profile: Option<Profile>) -> Result<Caller> {
+async fn who_am_i(aws: &Aws, key: &SessionKey, profile: Option<Profile>) -> Result<Caller> {
     match aws.sts.get_caller_identity().send().await {
         Ok(out) => Ok(Caller {
             account: out.account().unwrap_or_default().to_string(),
@@ -365,8 +505,8 @@ async fn who_am_i(aws: &Aws, role: Option<&str>, profile: Option<Profile>) -> Re
         }),
         Err(err) => {
             let assume = find_source::<aws_sdk_sts::operation::assume_role::AssumeRoleError>(&err);
-            Err(match (role, find_source::<CredentialsError>(&err)) {
-                (Some(role), Some(_)) if assume.is_some() => assume_role_error(role, &err),
+            Err(match (&key.role, find_source::<CredentialsError>(&err)) {
+                (Some(_), Some(_)) if assume.is_some() => assume_role_error(key, &err),
                 (_, Some(credentials)) => credentials_error(credentials, profile.as_ref()),
                 _ => sdk_error("sts:GetCallerIdentity", "the caller identity", err),
             })
@@ -374,7 +514,8 @@ async fn who_am_i(aws: &Aws, role: Option<&str>, profile: Option<Profile>) -> Re
     }
 }
 
-fn assume_role_error(role: &str, err: &(dyn std::error::Error + 'static)) -> Error {
+fn assume_role_error(key: &SessionKey, err: &(dyn std::error::Error + 'static)) -> Error {
+    let role = key.role.as_deref().unwrap_or_default();
     let detail = match find_source::<aws_sdk_sts::operation::assume_role::AssumeRoleError>(err) {
         Some(e) => format!(
             "{}: {}",
@@ -383,7 +524,17 @@ fn assume_role_error(role: &str, err: &(dyn std::error::Error + 'static)) -> Err
         ),
         None => chain(err),
     };
-    Error::new(Kind::Credentials, format!("sts:AssumeRole failed for {role} ({detail})")).fix("the role's trust policy must trust the calling principal, and the caller needs sts:AssumeRole on that role (or pass another --assume-role / role-arn)")
+    let error = Error::new(
+        Kind::Credentials,
+        format!("sts:AssumeRole failed for {role} ({detail})"),
+    );
+    match &key.stage {
+        Some(stage) => error.fix(format!(
+            "create the stage role in that account with the trust and permissions {} prints (stage {stage}), and allow the publishing role sts:AssumeRole on it",
+            crate::hint::command("iam-policy", &["--stage-role"])
+        )),
+        None => error.fix("the role's trust policy must trust the calling principal, and the caller needs sts:AssumeRole on that role (or pass another --assume-role / role-arn)"),
+    }
 }
 
 /// The first error of type `T` in `err` and its sources.
@@ -400,20 +551,31 @@ fn find_source<'a, T: std::error::Error + 'static>(
     None
 }
 
-/// The account guard: refuse to write unless the credentials belong to `expected`.
-fn guard(caller: &Caller, expected: Option<&str>) -> Result<()> {
-    match expected {
-        Some(expected) if caller.account != expected => Err(Error::new(
+/// The account guard: refuse to write unless the credentials belong to the key's account.
+fn guard(caller: &Caller, key: &SessionKey) -> Result<()> {
+    let Some(expected) = key.account.as_deref().filter(|a| *a != caller.account) else {
+        return Ok(());
+    };
+    let said = format!(
+        "the AWS credentials belong to account {} ({})",
+        caller.account, caller.arn
+    );
+    Err(match (&key.stage, &key.role) {
+        (Some(stage), Some(role)) => Error::new(
+            Kind::Credentials,
+            format!("{said}, but stage {stage} names account {expected}"),
+        )
+        .fix(format!(
+            "stage-role {role} must be a role in account {expected}"
+        )),
+        _ => Error::new(
             Kind::Credentials,
             format!(
-                "the AWS credentials belong to account {} ({}), but artifacts-account is {expected}; use credentials for {expected} or --assume-role arn:{}:iam::{expected}:role/<publisher>",
-                caller.account,
-                caller.arn,
+                "{said}, but artifacts-account is {expected}; use credentials for {expected} or --assume-role arn:{}:iam::{expected}:role/<publisher>",
                 arn_partition(&caller.arn)
             ),
-        )),
-        _ => Ok(()),
-    }
+        ),
+    })
 }
 
 /// The partition an ARN names (`arn:PARTITION:...`), `aws` when it names none.

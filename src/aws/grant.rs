@@ -50,6 +50,8 @@ impl Wanted {
             statement_id: self.statement_id(),
             status,
             error,
+            verified: None,
+            unverified: None,
         }
     }
 

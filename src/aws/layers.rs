@@ -1,6 +1,6 @@
 //! The Lambda layer API calls cargo-layer makes, each with its error mapped once.
-//! GetLayerVersionByArn is deliberately not used: GetLayerVersion by name and number does the
-//! same job and is what every emulator implements.
+//! The artifacts account reads its versions with GetLayerVersion by name and number; a stage
+//! account reads one by its full ARN (GetLayerVersionByArn), as a deploy there names it.
 
 use aws_sdk_lambda::config::Builder as LambdaConfig;
 use aws_sdk_lambda::error::SdkError;
@@ -373,6 +373,39 @@ where
 
 fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
     (!items.is_empty()).then_some(items)
+}
+
+/// What a stage account sees when it reads a version by its ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Read {
+    /// The version, with the CodeSha256 Lambda reports to that account.
+    Found { code_sha256: String },
+    /// AccessDeniedException: the version's policy does not grant the reader (or it is gone:
+    /// AWS does not tell another account which).
+    Denied(String),
+}
+
+/// GetLayerVersionByArn with the reader's clients.
+pub async fn read(aws: &Aws, arn: &str) -> Result<Read> {
+    let out = aws.lambda.get_layer_version_by_arn().arn(arn).send().await;
+    match out {
+        Ok(out) => Ok(Read::Found {
+            code_sha256: out
+                .content()
+                .and_then(|c| c.code_sha256())
+                .unwrap_or_default()
+                .to_string(),
+        }),
+        Err(e) if aws::error_code(&e) == Some("AccessDeniedException") => {
+            let message = e
+                .as_service_error()
+                .and_then(|e| aws_sdk_lambda::error::ProvideErrorMetadata::message(e))
+                .unwrap_or("access denied")
+                .to_string();
+            Ok(Read::Denied(message))
+        }
+        Err(e) => Err(aws::sdk_error("lambda:GetLayerVersionByArn", arn, e)),
+    }
 }
 
 /// `arn:aws:lambda:r:a:layer:name:3` -> `arn:aws:lambda:r:a:layer:name`.

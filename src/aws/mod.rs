@@ -7,8 +7,9 @@ pub mod grant;
 pub mod layers;
 pub mod policy;
 pub mod s3;
+pub mod ssm;
 
 pub use client::{
-    Aws, AwsArgs, Caller, Session, Sessions, Sourced, connect, environment_region, error_code,
+    Aws, AwsArgs, Caller, Session, SessionKey, Sessions, Sourced, environment_region, error_code,
     http_client, is_transient, partition, retry_config, sdk_error, service_error,
 };

@@ -2,17 +2,19 @@
 //! configured layers. Resource types per the Lambda service authorization reference:
 //! PublishLayerVersion and ListLayerVersions act on the layer ARN, the version calls on
 //! `layer:NAME:*`; sts:GetCallerIdentity needs no permission. Layers with `s3-bucket` also get
-//! the S3 object actions of the upload path, on their own key prefix only.
+//! the S3 object actions of the upload path, on their own key prefix only. With `stage-role`,
+//! the publishing role may assume the stage roles, and `--stage-role` prints what a stage role
+//! needs in its own account (read the version, keep the parameter) and whom it trusts.
 
 use serde_json::{Value, json};
 
 use crate::aws;
-use crate::cli::IamPolicyArgs;
+use crate::cli::{IamPolicyArgs, PolicyFormat};
 use crate::commands::setup;
 use crate::error::Result;
 use crate::output::progress::Progress;
 use crate::project;
-use crate::project::config::LayerConfig;
+use crate::project::config::{self, LayerConfig};
 
 /// The policy document; it is no cargo-layer result, so it is printed as it is. The regions
 /// follow the rule every command uses: `--region` (one of the configured ones), else the
@@ -24,8 +26,7 @@ pub async fn run(args: &IamPolicyArgs, progress: &Progress) -> Result<Value> {
     // No AWS flags here: the profile is AWS_PROFILE's.
     let profile = aws::client::profile(&aws::AwsArgs::default());
     let environment = setup::environment_region(&project.layers, flag, profile).await?;
-    let mut layer_arns = Vec::new();
-    let mut object_arns = Vec::new();
+    let mut targets = Vec::new();
     for layer in &project.layers {
         if layer.artifacts_account.is_none() {
             progress.warn(format!(
@@ -43,18 +44,212 @@ pub async fn run(args: &IamPolicyArgs, progress: &Progress) -> Result<Value> {
                 layer.name
             ));
         }
-        layer_arns.extend(arns(layer, &regions));
-        object_arns.extend(object_arns_of(layer, &regions));
+        targets.push((layer, regions));
+    }
+    if args.stage_role {
+        return stage_role(&targets, args.format, progress);
+    }
+    Ok(publisher(&targets))
+}
+
+/// The publishing role's policy.
+fn publisher(targets: &[(&LayerConfig, Vec<String>)]) -> Value {
+    let mut layer_arns = Vec::new();
+    let mut object_arns = Vec::new();
+    let mut stage_roles = Vec::new();
+    for (layer, regions) in targets {
+        layer_arns.extend(arns(layer, regions));
+        object_arns.extend(object_arns_of(layer, regions));
+        stage_roles.extend(stage_role_arns(layer, regions));
     }
     let versions: Vec<String> = layer_arns.iter().map(|arn| format!("{arn}:*")).collect();
     let mut document = policy(&layer_arns, &versions);
+    let statements = document["Statement"]
+        .as_array_mut()
+        .expect("the policy has a statement list");
     if !object_arns.is_empty() {
-        document["Statement"]
-            .as_array_mut()
-            .expect("the policy has a statement list")
-            .push(upload_statement(&object_arns));
+        statements.push(upload_statement(&object_arns));
     }
-    Ok(document)
+    stage_roles.sort();
+    stage_roles.dedup();
+    if !stage_roles.is_empty() {
+        statements.push(json!({
+            "Sid": "AssumeStageRoles",
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": stage_roles,
+        }));
+    }
+    document
+}
+
+/// Every stage role the publisher assumes: each stage account that reads the version, in the
+/// partition of each region.
+fn stage_role_arns(layer: &LayerConfig, regions: &[String]) -> Vec<String> {
+    let mut roles = Vec::new();
+    for (name, stage) in &layer.stages {
+        let Some(role) = &stage.role else { continue };
+        for account in stage.readers() {
+            for region in or_any(regions) {
+                let partition = partition_of(region);
+                roles.push(config::fill(role, account, &layer.name, name, partition));
+            }
+        }
+    }
+    roles
+}
+
+fn partition_of(region: &str) -> &'static str {
+    match region {
+        "*" => "aws",
+        region => crate::aws::partition(region),
+    }
+}
+
+/// What the stage role needs, and whom it trusts: JSON documents, or a CloudFormation template
+/// that creates it in each stage account (a StackSet across the organization).
+fn stage_role(
+    targets: &[(&LayerConfig, Vec<String>)],
+    format: PolicyFormat,
+    progress: &Progress,
+) -> Result<Value> {
+    let account = match format {
+        PolicyFormat::Json => "*",
+        PolicyFormat::Cloudformation => "${AWS::AccountId}",
+    };
+    let mut versions = Vec::new();
+    let mut parameters = Vec::new();
+    let mut trusted = Vec::new();
+    let mut names = Vec::new();
+    for (layer, regions) in targets {
+        versions.extend(
+            arns(layer, regions)
+                .into_iter()
+                .map(|arn| format!("{arn}:*")),
+        );
+        trusted.push(publishing_principal(layer, regions));
+        for (name, stage) in layer.stages.iter().filter(|(_, s)| s.role.is_some()) {
+            let role = stage.role.as_deref().unwrap_or_default();
+            names.push(role_name(&config::fill(role, "", &layer.name, name, "")));
+            let Some(parameter) = &stage.parameter else {
+                continue;
+            };
+            for region in or_any(regions) {
+                let partition = partition_of(region);
+                let filled = config::fill(parameter, account, &layer.name, name, partition);
+                let path = filled.strip_prefix('/').unwrap_or(&filled);
+                parameters.push(format!(
+                    "arn:{partition}:ssm:{region}:{account}:parameter/{path}"
+                ));
+            }
+        }
+    }
+    if names.is_empty() {
+        progress
+            .warn("no stage has a stage-role; set `stage-role` in [package.metadata.layer] first");
+    }
+    for list in [&mut versions, &mut parameters, &mut trusted] {
+        list.sort();
+        list.dedup();
+    }
+    names.sort();
+    names.dedup();
+    let mut statements = vec![json!({
+        "Sid": "ReadTheLayerVersions",
+        "Effect": "Allow",
+        "Action": "lambda:GetLayerVersion",
+        "Resource": versions,
+    })];
+    if !parameters.is_empty() {
+        statements.push(json!({
+            "Sid": "HandOffTheArn",
+            "Effect": "Allow",
+            "Action": ["ssm:GetParameter", "ssm:PutParameter", "ssm:GetParameterHistory"],
+            "Resource": parameters,
+        }));
+    }
+    let permissions = json!({"Version": "2012-10-17", "Statement": statements});
+    let trust = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": trusted},
+            "Action": "sts:AssumeRole",
+        }]
+    });
+    Ok(match format {
+        PolicyFormat::Json => json!({
+            "AssumeRolePolicyDocument": trust,
+            "PolicyDocument": permissions,
+        }),
+        PolicyFormat::Cloudformation => template(&names, trust, permissions),
+    })
+}
+
+/// Whom the stage role trusts: the layer's publishing role, else its artifacts account.
+fn publishing_principal(layer: &LayerConfig, regions: &[String]) -> String {
+    if let Some(role) = &layer.role_arn {
+        return role.clone();
+    }
+    let partition = regions.first().map_or("aws", |r| partition_of(r));
+    let account = layer.artifacts_account.as_deref().unwrap_or("*");
+    format!("arn:{partition}:iam::{account}:root")
+}
+
+/// The path and name of a role ARN: `arn:aws:iam::1:role/a/b` -> (`/a/`, `b`).
+fn role_name(arn: &str) -> (String, String) {
+    let rest = arn.split_once(":role/").map_or(arn, |(_, rest)| rest);
+    match rest.rsplit_once('/') {
+        Some((path, name)) => (format!("/{path}/"), name.to_string()),
+        None => ("/".to_string(), rest.to_string()),
+    }
+}
+
+/// A CloudFormation template (JSON, which CloudFormation reads as well as YAML) that creates
+/// each stage role in the account it is deployed to.
+fn template(names: &[(String, String)], trust: Value, permissions: Value) -> Value {
+    let sub = |value: &Value| -> Value {
+        let mut value = value.clone();
+        for statement in value["Statement"].as_array_mut().into_iter().flatten() {
+            if let Some(resources) = statement["Resource"].as_array_mut() {
+                for resource in resources {
+                    let text = resource.as_str().unwrap_or_default().to_string();
+                    if text.contains("${") {
+                        *resource = json!({"Fn::Sub": text});
+                    }
+                }
+            }
+        }
+        value
+    };
+    let mut resources = serde_json::Map::new();
+    let mut outputs = serde_json::Map::new();
+    for (i, (path, name)) in names.iter().enumerate() {
+        let id = format!("StageRole{}", i + 1);
+        resources.insert(
+            id.clone(),
+            json!({
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "RoleName": name,
+                    "Path": path,
+                    "Description": "Assumed by cargo-layer to verify a shared Lambda layer version from this account and hand its ARN over in SSM",
+                    "AssumeRolePolicyDocument": trust,
+                    "Policies": [{"PolicyName": "cargo-layer-stage", "PolicyDocument": sub(&permissions)}],
+                }
+            }),
+        );
+        outputs.insert(
+            format!("{id}Arn"),
+            json!({"Value": {"Fn::GetAtt": [id, "Arn"]}}),
+        );
+    }
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "The role cargo-layer assumes in each stage account (deploy it with a StackSet across the organization)",
+        "Resources": resources,
+        "Outputs": outputs,
+    })
 }
 
 /// The regions, or `*` when none is known.

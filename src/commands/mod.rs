@@ -1,8 +1,11 @@
 //! One module per subcommand, each with its `run`, and what several of them share: the
-//! concurrent fan-out over a layer's regions, the grant step of a result, and `--output-file`.
+//! concurrent fan-out over a layer's regions, and (in `deliver`) what publish and promote both
+//! deliver once a version is chosen.
 
+pub mod deliver;
 pub mod iam_policy;
 pub mod package;
+pub mod pick;
 pub mod promote;
 pub mod prune;
 pub mod publish;
@@ -10,15 +13,14 @@ pub mod revoke;
 pub mod setup;
 pub mod shell;
 pub mod status;
-
-use std::path::Path;
+pub mod verify;
 
 use futures_util::{StreamExt, stream};
 
 use crate::error::{Error, Kind, Result};
 use crate::output::progress::Progress;
-use crate::output::{self, Failure, Run};
-use crate::schema::{GrantResult, GrantStatus, Outcome, Step, StepName, StepStatus};
+use crate::output::{Failure, Run};
+use crate::schema::Outcome;
 
 /// Regions handled at once; within a region, grants go four at a time (see `grant`).
 const REGIONS_AT_ONCE: usize = 8;
@@ -75,37 +77,4 @@ pub fn failed(run: &mut Run, layer: &str, region: Option<&str>, error: Error) ->
         error,
     });
     Ok(())
-}
-
-/// The grant step of a publish or promote result.
-pub fn grant_step(grants: &[GrantResult]) -> Step {
-    let failed = grants
-        .iter()
-        .filter(|g| g.status == GrantStatus::Failed)
-        .count();
-    if failed == 0 {
-        Step::new(StepName::Grant, StepStatus::Ok, None)
-    } else {
-        Step::new(
-            StepName::Grant,
-            StepStatus::Failed,
-            Some(format!("{failed} of {} grants failed", grants.len())),
-        )
-    }
-}
-
-/// `--output-file`: the bare ARNs, one per line, for scripts.
-pub fn write_arn_file(run: &Run, path: Option<&Path>) -> Result<()> {
-    let arns: String = run
-        .results
-        .iter()
-        .filter_map(|d| match &d.outcome {
-            Outcome::Manifest(m) => Some(format!("{}\n", m.layer_version_arn)),
-            _ => None,
-        })
-        .collect();
-    match path {
-        Some(path) if !arns.is_empty() => output::write_atomic(path, arns.as_bytes()),
-        _ => Ok(()),
-    }
 }

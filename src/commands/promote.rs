@@ -3,49 +3,28 @@
 //! promoted, concurrently, and each region's version in AWS must still hold the exact bytes the
 //! manifest records for that region: what was tested is what gets promoted.
 
-use std::path::PathBuf;
-
 use crate::aws::grant::{self, Wanted};
 use crate::aws::layers::{LayerApi, Version, VersionArn};
-use crate::aws::{self, Session};
+use crate::aws::{Session, SessionKey};
 use crate::cli::PromoteArgs;
-use crate::commands::{self, grant_step, setup, write_arn_file};
+use crate::commands::deliver::{self, Handed, Mode, Stages, grant_step, write_arn_file};
+use crate::commands::pick::{self, Pick};
+use crate::commands::{self, setup};
 use crate::error::{Error, Kind, Result};
 use crate::output::progress::Progress;
 use crate::output::{Delivered, Run, human};
 use crate::project::config::LayerConfig;
 use crate::schema::{
-    self, Manifest, Outcome, PlanAction, PlanCommand, ResultType, Step, StepName, StepStatus,
+    Manifest, Outcome, PlanAction, PlanCommand, ResultType, Step, StepName, StepStatus,
 };
-
-/// The version to promote in one region, as the user named it.
-struct Pick {
-    name: String,
-    region: Option<String>,
-    account: Option<String>,
-    version: i64,
-    /// From a manifest: the content that was tested in this region.
-    code_sha256: Option<String>,
-    /// The manifest it comes from.
-    file: Option<PathBuf>,
-}
 
 pub async fn run(args: &PromoteArgs, progress: &Progress) -> Result<Run> {
     let setup = setup::load(&args.select, &args.aws).await?;
     let layers = &setup.project.layers;
     let flag = args.aws.region.as_deref();
-    let picks = narrow(picks(args, layers)?, flag)?;
+    let picks = pick::picks(&args.which, flag, layers)?;
     // Every check before the first AWS call.
-    let mut groups: Vec<(&LayerConfig, Vec<&Pick>)> = Vec::new();
-    for pick in &picks {
-        let layer = pick_layer(layers, pick)?;
-        check_region(layer, pick, flag)?;
-        check_account(layer, pick)?;
-        match groups.iter_mut().find(|(l, _)| l.name == layer.name) {
-            Some((_, group)) => group.push(pick),
-            None => groups.push((layer, vec![pick])),
-        }
-    }
+    let groups = pick::by_layer(&picks, layers, flag)?;
     let mut work = Vec::new();
     for (layer, group) in groups {
         grant::check_policy_size(layer, flag)?;
@@ -55,7 +34,25 @@ pub async fn run(args: &PromoteArgs, progress: &Progress) -> Result<Run> {
     // A layer that configures no region is promoted where the environment points.
     let environment = setup.aws.environment_region();
     for (layer, group, wanted) in &work {
-        promote_layer(&mut run, args, layer, group, wanted, environment, progress).await?;
+        let account = group[0].account.as_deref();
+        let key = SessionKey::artifacts(&args.aws, layer, account);
+        let first = group[0].region.as_deref().or(environment);
+        let session = &setup.aws.open(&key, first).await?;
+        let stages = Stages {
+            sessions: &setup.aws,
+            from: session,
+            layer,
+        };
+        promote_layer(
+            &mut run,
+            args,
+            &stages,
+            group,
+            wanted,
+            environment,
+            progress,
+        )
+        .await?;
     }
     write_arn_file(&run, args.output_file.as_deref())?;
     Ok(run)
@@ -66,7 +63,7 @@ pub async fn run(args: &PromoteArgs, progress: &Progress) -> Result<Run> {
 async fn promote_layer(
     run: &mut Run,
     args: &PromoteArgs,
-    layer: &LayerConfig,
+    stages: &Stages<'_>,
     picks: &[&Pick],
     wanted: &[Wanted],
     environment: Option<&str>,
@@ -76,14 +73,7 @@ async fn promote_layer(
         .iter()
         .map(|p| p.region.clone().or(environment.map(str::to_string)))
         .collect();
-    let first = regions.first().cloned().flatten();
-    let account = layer.artifacts_account.clone().or(picks[0].account.clone());
-    let role = args
-        .aws
-        .assume_role
-        .as_deref()
-        .or(layer.role_arn.as_deref());
-    let session = &aws::connect(&args.aws, first.as_deref(), role, account.as_deref()).await?;
+    let (session, layer) = (stages.from, stages.layer);
     let pick_in = |i: usize| picks[i];
     let index = |region: Option<&str>| {
         regions
@@ -92,10 +82,14 @@ async fn promote_layer(
             .expect("the region comes from this list")
     };
     let checked = commands::each_region(&regions, progress, |region, _| async move {
-        verified(session, layer, pick_in(index(region)), region).await
+        let pick = pick_in(index(region));
+        let version = compared(session, layer, pick, region).await?;
+        check_after(stages, &version, &args.stages).await?;
+        Ok(version)
     })
     .await;
-    // A version that does not hold what the manifest says stops the whole promotion.
+    // A version that does not hold what the manifest says, or skipped a stage, stops the whole
+    // promotion.
     if let Some(refused) = checked
         .iter()
         .find_map(|r| r.as_ref().err().filter(|e| e.kind == Kind::Guard))
@@ -109,8 +103,7 @@ async fn promote_layer(
         async move {
             let version = version.map_err(Error::clone)?;
             let api = session.api(region, &layer.name)?;
-            let account = &session.caller().account;
-            promote_region(&api, account, pick, version, wanted, args, &progress).await
+            promote_region(&api, stages, pick, version, wanted, args, &progress).await
         }
     })
     .await;
@@ -126,8 +119,8 @@ async fn promote_layer(
     Ok(())
 }
 
-/// The version in AWS, checked against the CodeSha256 the manifest records for its region.
-async fn verified(
+/// The version in AWS, compared with the CodeSha256 the manifest records for its region.
+async fn compared(
     session: &Session,
     layer: &LayerConfig,
     pick: &Pick,
@@ -154,7 +147,7 @@ async fn verified(
 /// Grant the checked version in one region, and say what came of it.
 async fn promote_region(
     api: &LayerApi,
-    account: &str,
+    stages: &Stages<'_>,
     pick: &Pick,
     version: &Version,
     wanted: &[Wanted],
@@ -167,239 +160,110 @@ async fn promote_region(
         api.aws.region,
         args.stages.join(", ")
     ));
-    let grants = grant::apply(api, version.number, wanted, args.dry_run, progress).await?;
+    let mut grants = grant::apply(api, version.number, wanted, args.dry_run, progress).await?;
     step.finish(human::grant_counts(&grants));
-    let header = (api.name.as_str(), api.aws.region.as_str(), account);
+    let account = &stages.from.caller().account;
+    let header = (api.name.as_str(), api.aws.region.as_str(), account.as_str());
     if args.dry_run {
         let plan = version.plan(PlanCommand::Promote, PlanAction::Grant, header, grants);
         return Ok(Outcome::Plan(plan));
     }
-    let verified = if pick.code_sha256.is_some() {
+    let compared = if pick.code_sha256.is_some() {
         let detail = Some("CodeSha256 matches the manifest".into());
-        Step::new(StepName::Verify, StepStatus::Ok, detail)
+        Step::new(StepName::Compare, StepStatus::Ok, detail)
     } else {
         let detail = Some("no --manifest given".into());
-        Step::new(StepName::Verify, StepStatus::Skipped, detail)
+        Step::new(StepName::Compare, StepStatus::Skipped, detail)
     };
+    let handed = Handed {
+        region: &api.aws.region,
+        arn: &version.arn,
+        code_sha256: version.code_sha256.as_deref().unwrap_or_default(),
+        git_commit: pick.git_commit.as_deref(),
+    };
+    let stage_accounts = deliver::to_stages(stages, wanted, &handed, progress).await;
+    deliver::mark(&mut grants, &stage_accounts);
+    let mut steps = vec![compared, grant_step(&grants)];
+    steps.extend(deliver::stage_steps(&stage_accounts));
     Ok(Outcome::Manifest(Manifest {
-        steps: vec![verified, grant_step(&grants)],
+        steps,
         grants,
+        stage_accounts,
         ..Manifest::for_version(ResultType::Promote, header, version.facts())
     }))
 }
 
-fn picks(args: &PromoteArgs, layers: &[LayerConfig]) -> Result<Vec<Pick>> {
-    if !args.manifest.is_empty() {
-        let mut picks: Vec<Pick> = Vec::new();
-        for path in &args.manifest {
-            for pick in manifest_picks(path)? {
-                let same = picks
-                    .iter()
-                    .find(|p| p.name == pick.name && p.region == pick.region);
-                match same {
-                    Some(p) if p.version == pick.version => {}
-                    Some(p) => {
-                        return Err(Error::new(
-                            Kind::Config,
-                            format!(
-                                "--manifest {} and --manifest {} name different versions of {} in {}",
-                                p.file.as_deref().unwrap_or(path).display(),
-                                path.display(),
-                                pick.name,
-                                pick.region.as_deref().unwrap_or("the default region")
-                            ),
-                        )
-                        .fix("pass one manifest per layer"));
-                    }
-                    None => picks.push(pick),
-                }
-            }
-        }
-        return Ok(picks);
-    }
-    if let Some(arn) = &args.arn {
-        let parsed = VersionArn::parse(arn).ok_or_else(|| {
-            Error::new(Kind::Config, format!("--arn {arn}: not a LayerVersionArn"))
-                .fix("it looks like arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION")
-        })?;
-        check_partition(arn, &parsed)?;
-        return Ok(vec![Pick {
-            name: parsed.name,
-            region: Some(parsed.region),
-            account: Some(parsed.account),
-            version: parsed.version,
-            code_sha256: None,
-            file: None,
-        }]);
-    }
-    let version = args
-        .version
-        .expect("clap requires one of --version, --arn, --manifest");
-    let [layer] = layers else {
-        return Err(Error::new(
-            Kind::Config,
-            "--version names a version of one layer, but several packages are selected",
-        )
-        .fix("pick one with -p"));
-    };
-    if layer.regions.len() > 1 && args.aws.region.is_none() {
-        return Err(Error::new(
-            Kind::Config,
-            format!(
-                "--version {version}: layer {} is configured for several regions ({}), and version numbers differ per region",
-                layer.name,
-                layer.regions.join(", ")
-            ),
-        )
-        .fix("name the region with --region, or pass --manifest to promote every region of a publish"));
-    }
-    Ok(vec![Pick {
-        name: layer.name.clone(),
-        region: layer.one_region(args.aws.region.as_deref())?,
-        account: None,
-        version,
-        code_sha256: None,
-        file: None,
-    }])
-}
-
-/// One pick per region of the manifest's `layer_version_arns`, each with the CodeSha256 the
-/// manifest records for that region.
-fn manifest_picks(path: &std::path::Path) -> Result<Vec<Pick>> {
-    let m = schema::read_manifest(path)?;
-    let shown = path.display();
-    let own = &m.header.region;
-    // The manifest's own version is named twice; both must say the same.
-    let mut arns = m.layer_version_arns.clone();
-    let mut codes = m.code_sha256s.clone();
-    let arn = arns
-        .entry(own.clone())
-        .or_insert(m.layer_version_arn.clone());
-    let code = codes.entry(own.clone()).or_insert(m.code_sha256.clone());
-    if *arn != m.layer_version_arn || *code != m.code_sha256 {
-        return Err(Error::new(
-            Kind::Guard,
-            format!("--manifest {shown}: layer_version_arn and code_sha256 disagree with layer_version_arns.{own} and code_sha256s.{own}"),
-        )
-        .fix("the manifest was edited; refusing to promote anything other than what was tested"));
-    }
-    let mut picks = Vec::new();
-    for (region, arn) in arns {
-        let parsed = VersionArn::parse(&arn).ok_or_else(|| {
-            Error::new(
-                Kind::Config,
-                format!("--manifest {shown}: layer_version_arns.{region} is not a LayerVersionArn ({arn})"),
-            )
-            .fix("pass the JSON that publish wrote")
-        })?;
-        let code = codes.get(&region).cloned().ok_or_else(|| {
-            Error::new(
-                Kind::Guard,
-                format!("--manifest {shown}: it records no CodeSha256 for {region}, so the version there cannot be checked"),
-            )
-            .fix("publish again with this cargo-layer to record each region's CodeSha256, or promote that region with --arn")
-        })?;
-        if parsed.name != m.header.name || parsed.region != region {
-            return Err(Error::new(
-                Kind::Guard,
-                format!("--manifest {shown}: layer_version_arns.{region} names {arn}, another layer or region"),
-            )
-            .fix("refusing to promote a version the manifest does not describe"));
-        }
-        picks.push(Pick {
-            name: m.header.name.clone(),
-            region: Some(region),
-            account: Some(parsed.account),
-            version: parsed.version,
-            code_sha256: Some(code),
-            file: Some(path.to_path_buf()),
-        });
-    }
-    Ok(picks)
-}
-
-/// `--region` narrows a multi-region promotion to that region.
-fn narrow(picks: Vec<Pick>, flag: Option<&str>) -> Result<Vec<Pick>> {
-    let Some(flag) = flag else {
-        return Ok(picks);
-    };
-    if picks.iter().any(|p| p.region.as_deref() == Some(flag))
-        || picks.iter().all(|p| p.region.is_none())
-    {
-        return Ok(picks
+/// `after`: a stage gets only a version that has been through the stage before it: that stage's
+/// grants are on the version and, when it has a stage role, its accounts read it now.
+async fn check_after(stages: &Stages<'_>, version: &Version, selected: &[String]) -> Result<()> {
+    let layer = stages.layer;
+    let region = version_region(version);
+    for name in selected {
+        let Some(before) = layer.stages.get(name).and_then(|s| s.after.as_deref()) else {
+            continue;
+        };
+        let api = stages.from.api(Some(&region), &layer.name)?;
+        let policy = api.policy(version.number).await?;
+        let missing: Vec<String> = grant::wanted(layer, &[before.to_string()])?
             .into_iter()
-            .filter(|p| p.region.is_none() || p.region.as_deref() == Some(flag))
-            .collect());
-    }
-    let found: Vec<&str> = picks.iter().filter_map(|p| p.region.as_deref()).collect();
-    Err(Error::new(
-        Kind::Guard,
-        format!(
-            "the version is in {}, but --region is {flag}",
-            found.join(", ")
-        ),
-    )
-    .fix("layers are regional and a grant never crosses regions"))
-}
-
-fn check_partition(arn: &str, parsed: &VersionArn) -> Result<()> {
-    let partition = aws::partition(&parsed.region);
-    if parsed.partition == partition {
-        return Ok(());
-    }
-    Err(Error::new(
-        Kind::Guard,
-        format!(
-            "--arn {arn}: the partition is {}, but {} is in partition {partition}",
-            parsed.partition, parsed.region
-        ),
-    )
-    .fix(format!(
-        "ARNs of that region start with arn:{partition}:lambda:"
-    )))
-}
-
-fn pick_layer<'a>(layers: &'a [LayerConfig], pick: &Pick) -> Result<&'a LayerConfig> {
-    layers.iter().find(|l| l.name == pick.name).ok_or_else(|| {
-        let names: Vec<&str> = layers.iter().map(|l| l.name.as_str()).collect();
-        Error::new(
-            Kind::Guard,
-            format!(
-                "the version belongs to layer \"{}\", but the selected Cargo.toml configures {}",
-                pick.name,
-                names.join(", ")
-            ),
-        )
-        .fix("refusing to grant another layer's version")
-    })
-}
-
-/// The version's region must be one the layer is configured for.
-fn check_region(layer: &LayerConfig, pick: &Pick, flag: Option<&str>) -> Result<()> {
-    let Some(region) = &pick.region else {
-        return layer.one_region(flag).map(|_| ());
-    };
-    if !layer.regions.is_empty() && !layer.regions.contains(region) {
-        return Err(Error::new(
-            Kind::Guard,
-            format!(
-                "the version is in {region}, but layer {} is configured for {}",
-                layer.name,
-                layer.regions.join(", ")
-            ),
-        )
-        .fix("layers are regional and a grant never crosses regions"));
+            .filter(|w| !policy.get(&w.statement_id()).is_some_and(|s| w.matches(s)))
+            .map(|w| w.statement_id())
+            .collect();
+        let skipped = |why: String| skipped(layer, version, &region, name, before, why);
+        if !missing.is_empty() {
+            return Err(skipped(format!(
+                "it lacks {before}'s grant ({})",
+                missing.join(", ")
+            )));
+        }
+        let handed = Handed {
+            region: &region,
+            arn: &version.arn,
+            code_sha256: version.code_sha256.as_deref().unwrap_or_default(),
+            git_commit: None,
+        };
+        let unusable: Vec<String> = stages
+            .visit(&[before], &handed, Mode::Check)
+            .await
+            .into_iter()
+            .filter(|a| !a.verified)
+            .map(|a| format!("{} ({})", a.account, a.error.unwrap_or_default()))
+            .collect();
+        if !unusable.is_empty() {
+            return Err(skipped(format!(
+                "stage {before} cannot use it now: {}",
+                unusable.join("; ")
+            )));
+        }
     }
     Ok(())
 }
 
-fn check_account(layer: &LayerConfig, pick: &Pick) -> Result<()> {
-    match (&layer.artifacts_account, &pick.account) {
-        (Some(configured), Some(actual)) if configured != actual => Err(Error::new(
-            Kind::Guard,
-            format!("the version lives in account {actual}, but artifacts-account is {configured}"),
-        )
-        .fix("promote versions of the artifacts account only")),
-        _ => Ok(()),
-    }
+/// The region of a version, from its ARN.
+fn version_region(version: &Version) -> String {
+    VersionArn::parse(&version.arn)
+        .map(|a| a.region)
+        .unwrap_or_default()
+}
+
+fn skipped(
+    layer: &LayerConfig,
+    version: &Version,
+    region: &str,
+    stage: &str,
+    before: &str,
+    why: String,
+) -> Error {
+    let number = version.number.to_string();
+    Error::new(
+        Kind::Guard,
+        format!(
+            "stage {stage} comes after {before}, and version {number} of {} in {region} has not been through {before}: {why}",
+            layer.name
+        ),
+    )
+    .fix(format!(
+        "promote it to {before} first ({}), test it there, then promote it to {stage}",
+        crate::hint::for_layer("promote", &layer.name, region, &["--stage", before, "--version", &number])
+    ))
 }

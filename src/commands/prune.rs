@@ -21,7 +21,7 @@ use crate::project::config::LayerConfig;
 use crate::schema::{self, Header, KeepReason, Kept, Manifest, Outcome, Pruned, ResultType};
 
 pub async fn run(args: &PruneArgs, progress: &Progress) -> Result<Run> {
-    let mut setup = setup::load(&args.select, &args.aws).await?;
+    let setup = setup::load(&args.select, &args.aws).await?;
     let manifests = args
         .manifest
         .iter()
@@ -32,7 +32,7 @@ pub async fn run(args: &PruneArgs, progress: &Progress) -> Result<Run> {
     for layer in &setup.project.layers {
         let regions = setup::regions(layer, args.aws.region.as_deref())?;
         let first = regions.first().cloned().flatten();
-        let session = setup.aws.session(layer, first.as_deref()).await?;
+        let session = &setup.aws.session(layer, first.as_deref()).await?;
         let account = &session.caller().account;
         let results = commands::each_region(&regions, progress, |region, progress| {
             let manifests = &manifests;

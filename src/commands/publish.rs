@@ -1,8 +1,6 @@
 //! `cargo layer publish`: package, find or publish exactly one version for the content hash in
 //! the artifacts account, grant it to the stages, and write the manifest where deploys read it.
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
 use crate::aws::dedupe::{self, Identity};
@@ -10,10 +8,11 @@ use crate::aws::grant::{self, Wanted};
 use crate::aws::layers::{Content, LayerApi, PublishInput, Version};
 use crate::aws::{self, Session};
 use crate::cli::PublishArgs;
-use crate::commands::{self, grant_step, setup, write_arn_file};
+use crate::commands::deliver::{self, grant_step, write_arn_file};
+use crate::commands::{self, setup};
 use crate::error::{Error, Kind, Result};
 use crate::output::progress::Progress;
-use crate::output::{self, Delivered, Run, human};
+use crate::output::{self, Run, human};
 use crate::pack::{self, Packaged};
 use crate::project::config::LayerConfig;
 use crate::schema::{
@@ -22,14 +21,14 @@ use crate::schema::{
 };
 
 pub async fn run(args: &PublishArgs, progress: &Progress) -> Result<Run> {
-    let mut setup = setup::load(&args.select, &args.aws).await?;
+    let setup = setup::load(&args.select, &args.aws).await?;
     let flag = args.aws.region.as_deref();
     // Every local check before the build, and the build before any AWS call.
     let mut work = Vec::new();
     for layer in &setup.project.layers {
         grant::check_policy_size(layer, flag)?;
         work.push((
-            grant::wanted(layer, &args.stages)?,
+            grant::wanted(layer, &first_stages(layer, &args.stages)?)?,
             setup::regions(layer, flag)?,
         ));
     }
@@ -45,7 +44,12 @@ pub async fn run(args: &PublishArgs, progress: &Progress) -> Result<Run> {
     let mut run = Run::default();
     for (layer, (wanted, regions)) in packaged.iter().zip(&work) {
         let first = regions.first().cloned().flatten();
-        let session = setup.aws.session(&layer.layer, first.as_deref()).await?;
+        let session = &setup.aws.session(&layer.layer, first.as_deref()).await?;
+        let stages = &deliver::Stages {
+            sessions: &setup.aws,
+            from: session,
+            layer: &layer.layer,
+        };
         let git = schema::GitState::of(&layer.layer.package_root);
         progress.group(&format!(
             "publish {} ({} region(s))",
@@ -56,6 +60,7 @@ pub async fn run(args: &PublishArgs, progress: &Progress) -> Result<Run> {
             let job = Job {
                 packaged: layer,
                 session,
+                stages,
                 region,
                 wanted,
                 run: &run_id,
@@ -65,72 +70,44 @@ pub async fn run(args: &PublishArgs, progress: &Progress) -> Result<Run> {
         })
         .await;
         progress.end_group();
-        record(&mut run, &layer.layer, &out_dir, regions, results)?;
+        deliver::write_manifests(&mut run, &layer.layer, &out_dir, regions, results)?;
     }
     write_arn_file(&run, args.output_file.as_deref())?;
     Ok(run)
 }
 
-/// Write each region's manifest, in the configured order. Every manifest of the layer carries
-/// the region -> ARN and region -> CodeSha256 maps of the regions that succeeded. A failed
-/// region's manifest from an earlier run is removed: it names an older version as if current.
-fn record(
-    run: &mut Run,
-    layer: &LayerConfig,
-    out_dir: &Path,
-    regions: &[Option<String>],
-    results: Vec<Result<Outcome>>,
-) -> Result<()> {
-    let manifests = || {
-        results.iter().filter_map(|r| match r {
-            Ok(Outcome::Manifest(m)) => Some(m),
-            _ => None,
-        })
-    };
-    let arns: BTreeMap<String, String> = manifests()
-        .map(|m| (m.header.region.clone(), m.layer_version_arn.clone()))
-        .collect();
-    let codes: BTreeMap<String, String> = manifests()
-        .map(|m| (m.header.region.clone(), m.code_sha256.clone()))
-        .collect();
-    let several = layer.regions.len() > 1;
-    for (region, result) in regions.iter().zip(results) {
-        match result {
-            Ok(Outcome::Manifest(mut manifest)) => {
-                manifest.layer_version_arns = arns.clone();
-                manifest.code_sha256s = codes.clone();
-                let path =
-                    schema::cargo_toml(out_dir, &layer.name, several, &manifest.header.region);
-                output::write_atomic(&path, &output::to_pretty_json(&manifest))?;
-                run.results.push(Delivered {
-                    outcome: Outcome::Manifest(manifest),
-                    file: Some(path),
-                });
-            }
-            Ok(outcome) => run.push(outcome),
-            Err(error) => {
-                if let Some(region) = region.as_deref().filter(|_| several) {
-                    remove_stale(&schema::cargo_toml(out_dir, &layer.name, true, region))?;
-                }
-                commands::failed(run, &layer.name, region.as_deref(), error)?;
-            }
-        }
+/// The stages publish grants: the selected ones, else every stage that comes first. A stage with
+/// `after` gets a version only once it has been through the stage before, which is promote's job.
+fn first_stages(layer: &LayerConfig, selected: &[String]) -> Result<Vec<String>> {
+    if let Some((name, before)) = selected
+        .iter()
+        .find_map(|n| Some((n, layer.stage(n).ok()?.after.as_deref()?)))
+    {
+        return Err(Error::new(
+            Kind::Guard,
+            format!("stage {name} comes after {before}: publish does not grant it a version that has not been through {before}"),
+        )
+        .fix(format!(
+            "publish to {before}, then promote the tested version: {}",
+            crate::hint::command("promote", &["--stage", name, "--manifest", "<the manifest publish wrote>"])
+        )));
     }
-    Ok(())
-}
-
-/// Remove a manifest an earlier run wrote, if there is one.
-fn remove_stale(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", path, e)),
-        _ => Ok(()),
+    if !selected.is_empty() {
+        return Ok(selected.to_vec());
     }
+    Ok(layer
+        .stages
+        .iter()
+        .filter(|(_, s)| s.after.is_none())
+        .map(|(name, _)| name.clone())
+        .collect())
 }
 
 /// One layer in one region, and what this run brings to it.
 struct Job<'a> {
     packaged: &'a Packaged,
     session: &'a Session,
+    stages: &'a deliver::Stages<'a>,
     region: Option<&'a str>,
     wanted: &'a [Wanted],
     run: &'a str,
@@ -195,8 +172,20 @@ async fn publish_region(job: &Job<'_>, dry_run: bool, progress: &Progress) -> Re
         api.aws.region,
         job.wanted.len()
     ));
-    let grants = grant::apply(&api, version.number, job.wanted, false, progress).await?;
+    let mut grants = grant::apply(&api, version.number, job.wanted, false, progress).await?;
     step.finish(human::grant_counts(&grants));
+    let code_sha256 = version
+        .code_sha256
+        .as_deref()
+        .unwrap_or(&identity.code_sha256);
+    let handed = deliver::Handed {
+        region: &api.aws.region,
+        arn: &version.arn,
+        code_sha256,
+        git_commit: job.git.commit.as_deref(),
+    };
+    let stage_accounts = deliver::to_stages(job.stages, job.wanted, &handed, progress).await;
+    deliver::mark(&mut grants, &stage_accounts);
     let header = (
         layer.name.as_str(),
         api.aws.region.as_str(),
@@ -212,12 +201,16 @@ async fn publish_region(job: &Job<'_>, dry_run: bool, progress: &Progress) -> Re
         unzipped_size: Some(packaged.archive.unzipped_size),
         published,
         dedupe: Some(found.search),
-        steps: vec![
+        steps: [
             Step::new(StepName::Package, StepStatus::Ok, None),
             Step::new(StepName::Publish, publish, None),
             grant_step(&grants),
-        ],
+        ]
+        .into_iter()
+        .chain(deliver::stage_steps(&stage_accounts))
+        .collect(),
         grants,
+        stage_accounts,
         notes,
         git_commit: job.git.commit.clone(),
         git_dirty: job.git.dirty,

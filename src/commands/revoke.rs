@@ -14,7 +14,7 @@ use crate::schema::{
 };
 
 pub async fn run(args: &RevokeArgs, progress: &Progress) -> Result<Run> {
-    let mut setup = setup::load(&args.select, &args.aws).await?;
+    let setup = setup::load(&args.select, &args.aws).await?;
     let layer = setup::one_layer(&setup.project, "revoke")?.clone();
     limits::stage_name(&args.stage)
         .map_err(|m| Error::new(Kind::Config, format!("--stage: {m}")))?;
@@ -25,7 +25,7 @@ pub async fn run(args: &RevokeArgs, progress: &Progress) -> Result<Run> {
         ));
     }
     let region = layer.one_region(args.aws.region.as_deref())?;
-    let session = setup.aws.session(&layer, region.as_deref()).await?;
+    let session = &setup.aws.session(&layer, region.as_deref()).await?;
     let api = session.api(region.as_deref(), &layer.name)?;
     let version = api.existing(args.version).await?;
     let policy = api.policy(version.number).await?;
@@ -49,6 +49,8 @@ pub async fn run(args: &RevokeArgs, progress: &Progress) -> Result<Run> {
             statement_id: statement.sid.clone(),
             status,
             error: None,
+            verified: None,
+            unverified: None,
         });
     }
     // The policy lists statements in the order they landed; results list them by ID.

@@ -10,8 +10,9 @@ use crate::aws::grant::{self, Wanted};
 use crate::aws::layers::{LayerApi, Version};
 use crate::aws::policy::{Policy, SID_PREFIX};
 use crate::cli::StatusArgs;
+use crate::commands::deliver::Stages;
 use crate::commands::{self, setup};
-use crate::error::Result;
+use crate::error::{Error, Kind, Result};
 use crate::output::Run;
 use crate::output::progress::Progress;
 use crate::pack;
@@ -19,17 +20,35 @@ use crate::project::config::LayerConfig;
 use crate::schema::{Header, LayerStatus, Outcome, ResultType, StageStatus, VersionStatus};
 
 pub async fn run(args: &StatusArgs, progress: &Progress) -> Result<Run> {
-    let mut setup = setup::load(&args.select, &args.aws).await?;
+    let setup = setup::load(&args.select, &args.aws).await?;
     let out_dir = pack::out_dir(&setup.project, args.out_dir.as_deref());
+    for layer in &setup.project.layers {
+        check_stages(layer, &args.stages)?;
+    }
     let mut run = Run::default();
     for layer in &setup.project.layers {
         let regions = setup::regions(layer, args.aws.region.as_deref())?;
         let first = regions.first().cloned().flatten();
-        let session = setup.aws.session(layer, first.as_deref()).await?;
+        let session = &setup.aws.session(layer, first.as_deref()).await?;
+        let stages = &Stages {
+            sessions: &setup.aws,
+            from: session,
+            layer,
+        };
         let local = local_code_sha256(&out_dir, &layer.name);
         let results = commands::each_region(&regions, progress, |region, progress| {
             let local = local.as_deref();
-            async move { region_status(session, layer, region, args, local, &progress).await }
+            async move {
+                let mut status =
+                    region_status(session, layer, region, args, local, &progress).await?;
+                if let Outcome::Status(status) = &mut status
+                    && !args.stages.is_empty()
+                {
+                    let region = status.header.region.clone();
+                    status.handoffs = stages.history(&args.stages, &region, args.history).await;
+                }
+                Ok(status)
+            }
         })
         .await;
         for (region, result) in regions.iter().zip(results) {
@@ -37,6 +56,24 @@ pub async fn run(args: &StatusArgs, progress: &Progress) -> Result<Run> {
         }
     }
     Ok(run)
+}
+
+/// `--stage` names stages whose accounts hold a parameter to read.
+fn check_stages(layer: &LayerConfig, stages: &[String]) -> Result<()> {
+    for name in stages {
+        let stage = layer.stage(name)?;
+        if stage.role.is_none() || stage.parameter.is_none() {
+            return Err(Error::new(
+                Kind::Config,
+                format!(
+                    "--stage {name}: the stage hands off no parameter, so it has no history to show"
+                ),
+            )
+            .at(&layer.cargo_toml, "package.metadata.layer.parameter")
+            .fix("set `stage-role` and `parameter` to hand each stage account the ARN"));
+        }
+    }
+    Ok(())
 }
 
 async fn region_status(
@@ -76,6 +113,7 @@ async fn region_status(
         ),
         versions: rows,
         total_versions: total,
+        handoffs: Vec::new(),
     };
     step.finish(status.shown());
     Ok(Outcome::Status(status))

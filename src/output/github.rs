@@ -8,13 +8,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
+use crate::output::human;
 use crate::output::human::plan_action;
 use crate::output::json::to_json_line;
 use crate::output::run::{Failure, Run};
 use crate::output::workflow::{escape_data, escape_property};
 use crate::schema::{
     GrantResult, GrantStatus, LayerStatus, Manifest, Outcome, Package, Plan, Pruned, ResultType,
-    Revoked,
+    Revoked, StageAccount, Verified,
 };
 
 /// The files GitHub's runner reads, found once at start-up.
@@ -194,6 +195,7 @@ pub fn summary(run: &Run) -> String {
             Outcome::Revoke(r) => revoke_summary(r),
             Outcome::Status(s) => status_summary(s),
             Outcome::Prune(p) => prune_summary(p),
+            Outcome::Verify(v) => verify_summary(v),
         });
     }
     for failure in &run.failures {
@@ -256,12 +258,56 @@ pub fn manifest_summary(m: &Manifest) -> String {
         rows.push(("Commit", format!("`{commit}`{state}")));
     }
     format!(
-        "### Lambda layer `{}` version {} — {action}\n\n{}{}{}\n",
+        "### Lambda layer `{}` version {} — {action}\n\n{}{}{}{}\n",
         m.header.name,
         m.version,
         table(&rows),
         grants_per_stage(&m.grants),
+        stage_accounts(&m.stage_accounts),
         notes(&m.notes)
+    )
+}
+
+/// Each stage account, as it sees the version, and its parameter.
+fn stage_accounts(accounts: &[StageAccount]) -> String {
+    if accounts.is_empty() {
+        return String::new();
+    }
+    let mut md =
+        String::from("\n| Stage | Account | Uses this version | Parameter |\n|---|---|---|---|\n");
+    for a in accounts {
+        let read = match a.unverified {
+            None if a.verified => "yes".to_string(),
+            why => format!(
+                "**no** ({})",
+                why.map_or("unverified", human::unverified_word)
+            ),
+        };
+        let parameter = a
+            .parameter
+            .as_ref()
+            .map(|p| format!("`{}` {}", p.name, human::parameter_word(p)))
+            .unwrap_or_default();
+        md.push_str(&format!(
+            "| {} | {} | {read} | {parameter} |\n",
+            a.stage, a.account
+        ));
+    }
+    md
+}
+
+fn verify_summary(v: &Verified) -> String {
+    let rows = [
+        ("LayerVersionArn", format!("`{}`", v.layer_version_arn)),
+        ("CodeSha256", format!("`{}`", v.code_sha256)),
+    ];
+    format!(
+        "### Lambda layer `{}` version {} in {} — verified from the stage accounts\n\n{}{}\n",
+        v.header.name,
+        v.version,
+        v.header.region,
+        table(&rows),
+        stage_accounts(&v.stage_accounts)
     )
 }
 
@@ -447,6 +493,8 @@ mod tests {
             statement_id: format!("cargo-layer-{stage}-{}", org.unwrap_or(principal)),
             status,
             error: (status == GrantStatus::Failed).then(|| "AccessDenied | no".to_string()),
+            verified: None,
+            unverified: None,
         }
     }
 

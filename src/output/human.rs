@@ -7,8 +7,9 @@ use crate::output::progress::Progress;
 use crate::output::run::Delivered;
 use crate::output::stdout;
 use crate::schema::{
-    GrantResult, GrantStatus, Header, LayerStatus, Manifest, Outcome, Package, Plan, PlanAction,
-    Pruned, ResultType, Revoked, VersionStatus,
+    GrantResult, GrantStatus, Header, LayerStatus, Manifest, Outcome, Package, Parameter,
+    ParameterStatus, Plan, PlanAction, Pruned, ResultType, Revoked, StageAccount, Unverified,
+    Verified, VersionStatus,
 };
 
 const REVOKED_STILL_WORKS: &str = "functions that already use this version keep working; only new deployments and configuration updates that reference it from those accounts are refused";
@@ -25,6 +26,7 @@ pub fn print(delivered: &Delivered, results_on_stdout: bool, progress: &Progress
             Outcome::Revoke(r) => revoked(r),
             Outcome::Status(s) => lines(&status(s)),
             Outcome::Prune(p) => pruned(p),
+            Outcome::Verify(v) => lines(&verified(v)),
         }
     }
     match outcome {
@@ -76,6 +78,9 @@ fn manifest(m: &Manifest, file: Option<&std::path::Path>, progress: &Progress) {
         progress.info(format!("  manifest    {}", file.display()));
     }
     for line in grant_lines(&m.grants) {
+        progress.info(line);
+    }
+    for line in stage_account_lines(&m.stage_accounts) {
         progress.info(line);
     }
     for note in &m.notes {
@@ -143,6 +148,26 @@ fn status(status: &LayerStatus) -> Vec<String> {
     )];
     for v in &status.versions {
         out.extend(version(h, v));
+    }
+    for history in &status.handoffs {
+        out.push(format!(
+            "\nstage {} account {}: parameter {}",
+            history.stage, history.account, history.parameter
+        ));
+        if let Some(error) = &history.error {
+            out.push(format!("  could not read it: {error}"));
+        }
+        if history.entries.is_empty() && history.error.is_none() {
+            out.push("  never written".to_string());
+        }
+        for entry in &history.entries {
+            out.push(format!(
+                "  {:<4} {}  {}",
+                entry.version,
+                entry.written.as_deref().unwrap_or("?"),
+                entry.value
+            ));
+        }
     }
     out
 }
@@ -249,6 +274,69 @@ pub fn grant_lines(grants: &[GrantResult]) -> Vec<String> {
             format!("  {:<8} {:<28} {status}{error}", g.stage, g.grantee())
         })
         .collect()
+}
+
+/// One line per stage account: whether it reads the version, and its parameter.
+pub fn stage_account_lines(accounts: &[StageAccount]) -> Vec<String> {
+    accounts
+        .iter()
+        .map(|a| {
+            let read = match (a.verified, a.unverified) {
+                (true, _) => "reads this version".to_string(),
+                (false, why) => format!(
+                    "CANNOT USE IT ({}{})",
+                    why.map_or("unverified", unverified_word),
+                    a.error
+                        .as_deref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default()
+                ),
+            };
+            let parameter = a
+                .parameter
+                .as_ref()
+                .map(|p| format!("; parameter {} {}", p.name, parameter_word(p)))
+                .unwrap_or_default();
+            format!("  {:<8} {:<28} {read}{parameter}", a.stage, a.account)
+        })
+        .collect()
+}
+
+pub fn unverified_word(why: Unverified) -> &'static str {
+    match why {
+        Unverified::Denied => "denied",
+        Unverified::OtherBytes => "other bytes",
+        Unverified::NoSession => "stage role not assumed",
+        Unverified::Failed => "failed",
+    }
+}
+
+pub fn parameter_word(p: &Parameter) -> String {
+    let word = match p.status {
+        ParameterStatus::Written => "written",
+        ParameterStatus::Present => "present",
+        ParameterStatus::Skipped => "not written",
+        ParameterStatus::Failed => "FAILED",
+        ParameterStatus::Differs => "NAMES ANOTHER VALUE",
+        ParameterStatus::Missing => "MISSING",
+    };
+    let detail = p
+        .error
+        .as_deref()
+        .or(p.value.as_deref())
+        .map(|d| format!(": {d}"))
+        .unwrap_or_default();
+    format!("{word}{detail}")
+}
+
+/// `verify`: the version, then one line per stage account.
+fn verified(v: &Verified) -> Vec<String> {
+    let mut out = vec![format!(
+        "{} version {} in {} (CodeSha256 {})",
+        v.header.name, v.version, v.header.region, v.code_sha256
+    )];
+    out.extend(stage_account_lines(&v.stage_accounts));
+    out
 }
 
 /// "2 added, 1 already present" for a progress line.

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use crate::error::{Error, Kind, Result};
-use crate::schema::{GrantResult, GrantStatus, Outcome, ResultType};
+use crate::schema::{GrantResult, GrantStatus, Outcome, ResultType, StageAccount};
 
 /// One result and the manifest file it was written to, if any.
 #[derive(Debug, Clone)]
@@ -54,7 +54,7 @@ impl Run {
             .filter(|(_, g)| g.status == GrantStatus::Failed)
             .collect();
         if failed.is_empty() {
-            return Ok(());
+            return self.unverified(again);
         }
         let each: Vec<String> = failed
             .iter()
@@ -86,6 +86,53 @@ impl Run {
             ),
         )
         .fix(format!("{recorded}{again} adds only what is missing")))
+    }
+
+    /// Stage accounts that cannot use the version, or whose parameter does not name it.
+    fn unverified(&self, again: &str) -> Result<()> {
+        let each: Vec<String> = self
+            .results
+            .iter()
+            .flat_map(|d| {
+                let (header, accounts) = match &d.outcome {
+                    Outcome::Manifest(m) => (&m.header, &m.stage_accounts),
+                    Outcome::Verify(v) => (&v.header, &v.stage_accounts),
+                    _ => return Vec::new(),
+                };
+                accounts
+                    .iter()
+                    .filter(|a| !a.is_done())
+                    .map(|a| format!("{} in {} ({})", a.account, header.region, why(a)))
+                    .collect()
+            })
+            .collect();
+        if each.is_empty() {
+            return Ok(());
+        }
+        let verify = self
+            .results
+            .iter()
+            .any(|d| matches!(d.outcome, Outcome::Verify(_)));
+        let (message, fix) = if verify {
+            (
+                format!(
+                    "{} stage account(s) cannot use the version, or are not handed it: {}",
+                    each.len(),
+                    each.join("; ")
+                ),
+                format!("grant or promote it to those stages; {again} checks again"),
+            )
+        } else {
+            (
+                format!(
+                    "the version is in place but {} stage account(s) cannot use it, or were not handed it: {}",
+                    each.len(),
+                    each.join("; ")
+                ),
+                format!("fix what each names; {again} finishes only what is missing"),
+            )
+        };
+        Err(Error::new(Kind::Partial, message).fix(fix))
     }
 
     /// One error for the failed regions, counted against the regions that really ran.
@@ -131,5 +178,26 @@ impl Run {
             format!("{again} retries them")
         };
         Error::new(first.error.kind, message).fix(fix)
+    }
+}
+
+/// Why one stage account is not done, in a few words.
+fn why(account: &StageAccount) -> String {
+    if !account.verified {
+        let why = account
+            .unverified
+            .map_or("unverified", crate::output::human::unverified_word);
+        return match &account.error {
+            Some(error) => format!("{why}: {error}"),
+            None => why.to_string(),
+        };
+    }
+    match &account.parameter {
+        Some(p) => format!(
+            "parameter {} {}",
+            p.name,
+            crate::output::human::parameter_word(p)
+        ),
+        None => "done".to_string(),
     }
 }

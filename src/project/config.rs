@@ -66,6 +66,15 @@ pub struct RawStage {
     pub accounts: Option<Vec<String>>,
     pub organization: Option<String>,
     pub public: Option<bool>,
+    /// Accounts that read the version through an organization or public grant, and so are
+    /// verified and handed the ARN without a grant of their own.
+    pub handoff_accounts: Option<Vec<String>>,
+    /// This stage's `stage-role`.
+    pub role: Option<String>,
+    /// This stage's `parameter`.
+    pub parameter: Option<String>,
+    /// The stage a version must have been through before `promote` grants this one.
+    pub after: Option<String>,
 }
 
 /// `[package.metadata.layer.architectures.<arch>]`: what differs for one architecture.
@@ -96,6 +105,10 @@ pub struct RawLayer {
     pub artifacts_account: Option<String>,
     pub role_arn: Option<String>,
     pub s3_bucket: Option<String>,
+    /// The role assumed in each stage account to verify and hand off the version.
+    pub stage_role: Option<String>,
+    /// The SSM parameter in each stage account and region that holds the LayerVersionArn.
+    pub parameter: Option<String>,
     pub stages: Option<BTreeMap<String, RawStage>>,
     pub architectures: Option<BTreeMap<String, RawArch>>,
     /// Environment variables every build of the layer gets.
@@ -107,6 +120,35 @@ pub struct Stage {
     pub accounts: Vec<String>,
     pub organization: Option<String>,
     pub public: bool,
+    pub handoff_accounts: Vec<String>,
+    /// The role template assumed in each of [`Stage::readers`], placeholders not filled in.
+    pub role: Option<String>,
+    /// The parameter template, placeholders not filled in.
+    pub parameter: Option<String>,
+    pub after: Option<String>,
+}
+
+impl Stage {
+    /// The accounts that must be able to read the version: the granted accounts, then the
+    /// `handoff-accounts`.
+    pub fn readers(&self) -> Vec<&str> {
+        let mut readers: Vec<&str> = self.accounts.iter().map(String::as_str).collect();
+        for account in &self.handoff_accounts {
+            if !readers.contains(&account.as_str()) {
+                readers.push(account);
+            }
+        }
+        readers
+    }
+}
+
+/// `stage-role` and `parameter` with `{account}`, `{name}`, `{stage}` and `{partition}` filled in.
+pub fn fill(template: &str, account: &str, name: &str, stage: &str, partition: &str) -> String {
+    template
+        .replace("{account}", account)
+        .replace("{name}", name)
+        .replace("{stage}", stage)
+        .replace("{partition}", partition)
 }
 
 /// A layer's configuration after merging and validation.
@@ -202,7 +244,7 @@ type Rule = fn(&str) -> std::result::Result<(), String>;
 
 /// Key-by-key checks that need no other table.
 pub fn validate_raw(raw: &RawLayer, src: &Source) -> Result<()> {
-    let singles: [(&Option<String>, Rule, &str); 7] = [
+    let singles: [(&Option<String>, Rule, &str); 9] = [
         (&raw.name, limits::name_template, "name"),
         (&raw.description, limits::text_template, "description"),
         (&raw.license, limits::license, "license"),
@@ -210,6 +252,8 @@ pub fn validate_raw(raw: &RawLayer, src: &Source) -> Result<()> {
         (&raw.artifacts_account, limits::account, "artifacts-account"),
         (&raw.role_arn, limits::role_arn, "role-arn"),
         (&raw.s3_bucket, limits::bucket_template, "s3-bucket"),
+        (&raw.stage_role, limits::stage_role_template, "stage-role"),
+        (&raw.parameter, limits::parameter_template, "parameter"),
     ];
     for (value, rule, key) in singles {
         if let Some(value) = value {
@@ -314,6 +358,29 @@ fn validate_stage(name: &str, stage: &RawStage, src: &Source) -> Result<()> {
             &format!("{key}.organization"),
         )?;
     }
+    let handoff = stage.handoff_accounts.as_deref().unwrap_or_default();
+    for (i, account) in handoff.iter().enumerate() {
+        check(
+            limits::account(account),
+            src,
+            &format!("{key}.handoff-accounts[{i}]"),
+        )?;
+    }
+    check_unique(handoff, src, &format!("{key}.handoff-accounts"))?;
+    if let Some(role) = &stage.role {
+        check(
+            limits::stage_role_template(role),
+            src,
+            &format!("{key}.role"),
+        )?;
+    }
+    if let Some(parameter) = &stage.parameter {
+        check(
+            limits::parameter_template(parameter),
+            src,
+            &format!("{key}.parameter"),
+        )?;
+    }
     if accounts.is_empty() && stage.organization.is_none() && stage.public != Some(true) {
         return Err(src.err(
             &key,
@@ -381,6 +448,8 @@ pub fn merge(workspace: RawLayer, package: RawLayer) -> RawLayer {
         artifacts_account: package.artifacts_account.or(workspace.artifacts_account),
         role_arn: package.role_arn.or(workspace.role_arn),
         s3_bucket: package.s3_bucket.or(workspace.s3_bucket),
+        stage_role: package.stage_role.or(workspace.stage_role),
+        parameter: package.parameter.or(workspace.parameter),
         stages,
         architectures: package.architectures.or(workspace.architectures),
         build_env: package.build_env.or(workspace.build_env),
@@ -429,19 +498,12 @@ pub fn resolve(raw: RawLayer, pkg: &PackageInfo, src: &Source) -> Result<LayerCo
         (None, Some(regions)) => regions,
         (None, None) => Vec::new(),
     };
-    let stages = raw
-        .stages
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(name, stage)| {
-            let stage = Stage {
-                accounts: stage.accounts.unwrap_or_default(),
-                organization: stage.organization,
-                public: stage.public.unwrap_or(false),
-            };
-            (name, stage)
-        })
-        .collect();
+    let stages = stages(
+        raw.stages.unwrap_or_default(),
+        &raw.stage_role,
+        &raw.parameter,
+    );
+    check_stages(&stages, src)?;
     let package_root = pkg
         .cargo_toml
         .parent()
@@ -476,6 +538,98 @@ pub fn resolve(raw: RawLayer, pkg: &PackageInfo, src: &Source) -> Result<LayerCo
         target: None,
         build_env: raw.build_env.unwrap_or_default(),
     })
+}
+
+/// Each stage with the layer's `stage-role` and `parameter` where it sets none of its own.
+fn stages(
+    raw: BTreeMap<String, RawStage>,
+    role: &Option<String>,
+    parameter: &Option<String>,
+) -> BTreeMap<String, Stage> {
+    raw.into_iter()
+        .map(|(name, stage)| {
+            let stage = Stage {
+                accounts: stage.accounts.unwrap_or_default(),
+                organization: stage.organization,
+                public: stage.public.unwrap_or(false),
+                handoff_accounts: stage.handoff_accounts.unwrap_or_default(),
+                role: stage.role.or(role.clone()),
+                parameter: stage.parameter.or(parameter.clone()),
+                after: stage.after,
+            };
+            (name, stage)
+        })
+        .collect()
+}
+
+/// What only the merged stages can tell: `after` names another stage and makes no cycle, a
+/// stage role lives in the account it is assumed in, and a parameter or `handoff-accounts` has
+/// a role to work through.
+fn check_stages(stages: &BTreeMap<String, Stage>, src: &Source) -> Result<()> {
+    for (name, stage) in stages {
+        let key = format!("stages.{name}");
+        if let Some(after) = &stage.after {
+            check_after(stages, name, after, src)?;
+        }
+        let Some(role) = &stage.role else {
+            if stage.parameter.is_some() {
+                return Err(src.err(
+                    &format!("{key}.parameter"),
+                    "needs a role in the stage's accounts to write it; set `stage-role`",
+                ));
+            }
+            if !stage.handoff_accounts.is_empty() {
+                return Err(src.err(&format!("{key}.handoff-accounts"), "needs a role in those accounts to verify and hand off the version; set `stage-role`"));
+            }
+            continue;
+        };
+        for account in stage.readers() {
+            let filled = fill(role, account, "layer", name, "aws");
+            if limits::role_account(&filled) != Some(account) {
+                return Err(src.err(
+                    &key,
+                    format!("the stage role {role} is assumed in account {account}, but names a role of another account; write {{account}} where the account goes"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `after` names another stage, and following `after` from any stage ends.
+fn check_after(
+    stages: &BTreeMap<String, Stage>,
+    name: &str,
+    after: &str,
+    src: &Source,
+) -> Result<()> {
+    let key = format!("stages.{name}.after");
+    if !stages.contains_key(after) {
+        let known: Vec<&str> = stages.keys().map(String::as_str).collect();
+        return Err(src.err(
+            &key,
+            format!(
+                "names no stage: \"{after}\"; the stages are: {}",
+                known.join(", ")
+            ),
+        ));
+    }
+    let mut seen = vec![name];
+    let mut next = Some(after);
+    while let Some(stage) = next {
+        if seen.contains(&stage) {
+            return Err(src.err(
+                &key,
+                format!(
+                    "makes a cycle ({} -> {stage}); one stage must come first",
+                    seen.join(" -> ")
+                ),
+            ));
+        }
+        seen.push(stage);
+        next = stages.get(stage).and_then(|s| s.after.as_deref());
+    }
+    Ok(())
 }
 
 /// A value the layer takes from `[package]`; a problem is reported at the key that holds it.

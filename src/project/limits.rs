@@ -55,16 +55,24 @@ pub const PLACEHOLDERS: [&str; 2] = ["{version}", "{arch}"];
 
 /// Every `{...}` in `text` is one of [`PLACEHOLDERS`].
 fn known_placeholders(text: &str) -> Check {
+    placeholders_of(text, &PLACEHOLDERS)
+}
+
+/// Every `{...}` in `text` is one of `known`.
+fn placeholders_of(text: &str, known: &[&str]) -> Check {
     let mut rest = text;
     while let Some(start) = rest.find('{') {
         let end = rest[start..]
             .find('}')
             .map_or(rest.len(), |e| start + e + 1);
         let found = &rest[start..end];
-        if !PLACEHOLDERS.contains(&found) {
+        if !known.contains(&found) {
             return Err(format!(
                 "\"{text}\" holds {found}; the placeholders are {}",
-                PLACEHOLDERS.join(" and ")
+                match known {
+                    [one, two] => format!("{one} and {two}"),
+                    _ => known.join(", "),
+                }
             ));
         }
         rest = &rest[end..];
@@ -287,6 +295,74 @@ pub fn bucket_template(template: &str) -> Check {
     Err(format!(
         "\"{template}\" is not an S3 bucket name; use 3-63 lowercase letters, digits, '.' and '-', with {{region}} for the layer's region, e.g. \"my-artifacts-{{region}}\" (the bucket must be in the layer's region)"
     ))
+}
+
+/// The placeholders of `stage-role` and `parameter`, filled in for each stage account.
+pub const STAGE_PLACEHOLDERS: [&str; 4] = ["{account}", "{name}", "{stage}", "{partition}"];
+
+/// `stage-role` or `parameter` with sample values, to check what any expansion looks like.
+fn stage_sample(template: &str) -> String {
+    template
+        .replace("{account}", "123456789012")
+        .replace("{name}", "layer")
+        .replace("{stage}", "stage")
+        .replace("{partition}", "aws")
+}
+
+/// A role ARN assumed in each stage account; `{account}` is the stage account.
+pub fn stage_role_template(template: &str) -> Check {
+    placeholders_of(template, &STAGE_PLACEHOLDERS)?;
+    role_arn(&stage_sample(template)).map_err(|_| {
+        format!(
+            "\"{template}\" is not an IAM role ARN once filled in; write it like \"arn:{{partition}}:iam::{{account}}:role/layer-consumer\""
+        )
+    })
+}
+
+/// The account a role ARN lives in.
+pub fn role_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4)
+}
+
+/// SSM's longest parameter name, and its deepest hierarchy.
+pub const MAX_PARAMETER_NAME: usize = 1011;
+pub const MAX_PARAMETER_LEVELS: usize = 15;
+
+/// An SSM parameter name in each stage account: letters, digits and `_.-/`, a hierarchy starting
+/// with '/', at most 15 levels, not under the reserved `aws` or `ssm` prefixes.
+pub fn parameter_template(template: &str) -> Check {
+    placeholders_of(template, &STAGE_PLACEHOLDERS)?;
+    parameter_name(&stage_sample(template)).map_err(|m| format!("\"{template}\": {m}"))
+}
+
+pub fn parameter_name(name: &str) -> Check {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_.-/".contains(c);
+    if name.is_empty() || name.len() > MAX_PARAMETER_NAME {
+        return Err(format!(
+            "an SSM parameter name is 1 to {MAX_PARAMETER_NAME} characters"
+        ));
+    }
+    if let Some(c) = name.chars().find(|&c| !allowed(c)) {
+        return Err(format!(
+            "an SSM parameter name may only use letters, digits and '_', '.', '-', '/', not '{c}'"
+        ));
+    }
+    if name.contains('/') && !name.starts_with('/') {
+        return Err("a parameter hierarchy starts with '/', e.g. \"/layers/{name}\"".into());
+    }
+    if name.ends_with('/') || name.contains("//") {
+        return Err("a parameter name has no empty level between '/'".into());
+    }
+    if name.matches('/').count() > MAX_PARAMETER_LEVELS {
+        return Err(format!(
+            "a parameter hierarchy has at most {MAX_PARAMETER_LEVELS} levels"
+        ));
+    }
+    let first = name.trim_start_matches('/').to_ascii_lowercase();
+    if first.starts_with("aws") || first.starts_with("ssm") {
+        return Err("names starting with \"aws\" or \"ssm\" are reserved by AWS; start it with another word, e.g. \"/layers/{name}\"".into());
+    }
+    Ok(())
 }
 
 pub fn stage_name(name: &str) -> Check {

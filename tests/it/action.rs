@@ -393,7 +393,7 @@ fn promote_through_the_action_grants_the_manifests_version_and_status_reports_it
     assert_eq!(out["layer-manifest"], downloaded);
     let result: Value = serde_json::from_str(&out["result-json"]).unwrap();
     assert_eq!(result["type"], "promote");
-    assert_eq!(result["steps"][0]["step"], "verify");
+    assert_eq!(result["steps"][0]["step"], "compare");
     assert_eq!(result["steps"][0]["status"], "ok");
 
     let summary = &run.summary;

@@ -254,7 +254,15 @@ fn lists_exactly(start: &str, defs: &[&str], others: &[&str]) {
 fn the_readme_lists_the_manifest_fields_of_the_schema() {
     lists_exactly(
         "**Manifest / JSON result**",
-        &["Manifest", "Search", "GrantResult", "Step", "BuildInputs"],
+        &[
+            "Manifest",
+            "Search",
+            "GrantResult",
+            "Step",
+            "BuildInputs",
+            "StageAccount",
+            "Parameter",
+        ],
         // The file names and the Cargo.toml key around them.
         &["target", "layer", "json", "cargo-layer", "regions"],
     );
@@ -284,6 +292,7 @@ fn the_readme_lists_the_header_of_the_schema() {
         "Revoked",
         "LayerStatus",
         "Pruned",
+        "Verified",
     ] {
         let required = schema["$defs"][def]["required"].as_array().unwrap();
         for field in ["schema_version", "type", "name"] {

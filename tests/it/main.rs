@@ -31,4 +31,5 @@ mod replay;
 mod scale;
 mod size_limits;
 mod source_date_epoch;
+mod stages;
 mod trust;

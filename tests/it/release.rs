@@ -242,10 +242,11 @@ fn the_crate_holds_what_users_need_within_the_size_budget() {
 // Shell completions and man pages
 // ---------------------------------------------------------------------------------------------
 
-const COMMANDS: [&str; 9] = [
+const COMMANDS: [&str; 10] = [
     "package",
     "publish",
     "promote",
+    "verify",
     "revoke",
     "status",
     "iam-policy",
@@ -376,7 +377,7 @@ fn man_writes_one_page_per_command() {
     expected.sort();
     assert_eq!(written, expected);
     // stdout lists the pages it wrote.
-    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 10);
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 11);
 
     let top = std::fs::read_to_string(pages.join("cargo-layer.1")).unwrap();
     assert!(top.starts_with(".ie") || top.starts_with(".TH"), "{top}");

@@ -38,6 +38,9 @@ pub fn needs(operation: &str) -> Needs {
             Needs::Action("s3:PutObject")
         }
         "AbortMultipartUpload" => Needs::Action("s3:AbortMultipartUpload"),
+        "GetParameter" => Needs::Action("ssm:GetParameter"),
+        "PutParameter" => Needs::Action("ssm:PutParameter"),
+        "GetParameterHistory" => Needs::Action("ssm:GetParameterHistory"),
         _ => Needs::Unknown,
     }
 }
@@ -86,6 +89,31 @@ pub fn granted() -> &'static BTreeSet<String> {
             "the policy for a layer with s3-bucket grants the upload: {actions:?}"
         );
         actions
+    })
+}
+
+/// Every action `iam-policy --stage-role` grants the stage role, for a layer whose stages have
+/// a role and a parameter; run once per test binary.
+pub fn stage_granted() -> &'static BTreeSet<String> {
+    static GRANTED: OnceLock<BTreeSet<String>> = OnceLock::new();
+    GRANTED.get_or_init(|| {
+        let krate = TempCrate::new(&[
+            (
+                "Cargo.toml",
+                &fixture_manifest(
+                    "[package.metadata.layer]\nkind = \"files\"\ninclude = [{ from = \"config/*\", to = \"config/\" }]\nregion = \"eu-central-1\"\nartifacts-account = \"111111111111\"\nstage-role = \"arn:aws:iam::{account}:role/layer-consumer\"\nparameter = \"/layers/{name}\"\n[package.metadata.layer.stages.dev]\naccounts = [\"222222222222\"]",
+                ),
+            ),
+            ("config/settings.txt", "x\n"),
+            ("src/lib.rs", ""),
+        ]);
+        let out = cargo_layer(&krate.target_dir())
+            .args(["iam-policy", "--stage-role", "--manifest-path"])
+            .arg(krate.manifest())
+            .output()
+            .unwrap();
+        success(&out);
+        actions(&json(&out)["PolicyDocument"])
     })
 }
 

@@ -266,6 +266,21 @@ pub fn create_bucket(account: &str, bucket: &str, region: &str, versioned: bool)
     });
 }
 
+/// SSM parameter `name` as `account` reads it in `region`: its value and version.
+pub fn parameter(account: &str, region: &str, name: &str) -> Option<(String, i64)> {
+    runtime().block_on(async {
+        let config = config_as(account).await;
+        let ssm = aws_sdk_ssm::Client::from_conf(
+            aws_sdk_ssm::config::Builder::from(&config)
+                .region(aws_config::Region::new(region.to_string()))
+                .build(),
+        );
+        let out = ssm.get_parameter().name(name).send().await.ok()?;
+        let p = out.parameter()?;
+        Some((p.value()?.to_string(), p.version()))
+    })
+}
+
 /// Blocking helpers over the SDK for assertions.
 pub struct Lambda {
     rt: tokio::runtime::Runtime,
@@ -333,6 +348,20 @@ impl Lambda {
             sids.sort();
             sids
         })
+    }
+
+    /// Remove a statement behind cargo-layer's back, the way a person at the console would.
+    pub fn remove_statement(&self, layer: &str, version: i64, sid: &str) {
+        self.rt.block_on(async {
+            self.client
+                .remove_layer_version_permission()
+                .layer_name(layer)
+                .version_number(version)
+                .statement_id(sid)
+                .send()
+                .await
+                .unwrap();
+        });
     }
 
     /// Add a statement the way another tool would.

@@ -88,6 +88,8 @@ enum Action {
 struct Rule {
     operation: String,
     region: Option<String>,
+    /// Only calls whose body holds this text.
+    body: Option<String>,
     times: usize,
     action: Action,
 }
@@ -96,8 +98,11 @@ struct State {
     rules: Mutex<Vec<Rule>>,
     upstream: String,
     calls: Mutex<Vec<Call>>,
-    /// Every operation seen, kept when `calls` is cleared: what the IAM check covers.
-    seen: Mutex<BTreeSet<String>>,
+    /// Every operation seen, and the account that made it, kept when `calls` is cleared: what
+    /// the IAM check covers.
+    seen: Mutex<BTreeSet<(String, String)>>,
+    /// Accounts whose calls are the stage role's, checked against its policy.
+    stage_accounts: Mutex<BTreeSet<String>>,
     rate: Mutex<f64>,
     rng: Mutex<fastrand::Rng>,
     kinds: Mutex<Vec<Fault>>,
@@ -118,6 +123,7 @@ impl Proxy {
             upstream: moto().upstream.trim_start_matches("http://").to_string(),
             calls: Mutex::new(Vec::new()),
             seen: Mutex::new(BTreeSet::new()),
+            stage_accounts: Mutex::new(BTreeSet::new()),
             rate: Mutex::new(0.0),
             rng: Mutex::new(fastrand::Rng::with_seed(0)),
             kinds: Mutex::new(ALL_FAULTS.to_vec()),
@@ -148,8 +154,35 @@ impl Proxy {
         self.state.rules.lock().unwrap().push(Rule {
             operation: operation.into(),
             region: region.map(str::to_string),
+            body: None,
             times,
             action,
+        });
+    }
+
+    /// The calls these accounts make are a stage role's: the IAM check holds them against
+    /// `cargo layer iam-policy --stage-role`, not the publisher's policy.
+    pub fn stage_accounts(&self, accounts: &[&str]) {
+        let mut known = self.state.stage_accounts.lock().unwrap();
+        known.extend(accounts.iter().map(|a| a.to_string()));
+    }
+
+    /// Refuse sts:AssumeRole into `role` as AWS does when its trust policy does not allow the
+    /// caller.
+    pub fn refuse_role(&self, role: &str) {
+        let encoded = role.replace(':', "%3A").replace('/', "%2F");
+        self.state.rules.lock().unwrap().push(Rule {
+            operation: "AssumeRole".into(),
+            region: None,
+            body: Some(format!("RoleArn={encoded}")),
+            times: usize::MAX,
+            action: Action::Fail {
+                status: 403,
+                code: "AccessDenied".into(),
+                message: format!(
+                    "User is not authorized to perform: sts:AssumeRole on resource: {role}"
+                ),
+            },
         });
     }
 
@@ -224,14 +257,32 @@ impl Proxy {
         self.state.calls.lock().unwrap().clear();
     }
 
-    /// Every operation seen that the policy does not allow.
+    /// Every operation seen that the policy does not allow: the stage role's for the stage
+    /// accounts, the publisher's for everyone else.
     pub fn not_allowed(&self) -> Vec<String> {
         let seen = self.state.seen.lock().unwrap().clone();
-        if seen.is_empty() {
-            return Vec::new();
+        let stages = self.state.stage_accounts.lock().unwrap().clone();
+        let (staged, published): (Vec<_>, Vec<_>) = seen
+            .iter()
+            .partition(|(_, account)| stages.contains(account));
+        let mut missing = Vec::new();
+        if !published.is_empty() {
+            let policy = self.policy.as_ref().unwrap_or_else(|| iam::granted());
+            missing.extend(iam::not_allowed(
+                published.iter().map(|(op, _)| op.as_str()),
+                policy,
+            ));
         }
-        let policy = self.policy.as_ref().unwrap_or_else(|| iam::granted());
-        iam::not_allowed(seen.iter().map(String::as_str), policy)
+        if !staged.is_empty() {
+            let policy = iam::stage_granted();
+            let stage_missing = iam::not_allowed(staged.iter().map(|(op, _)| op.as_str()), policy);
+            missing.extend(
+                stage_missing
+                    .into_iter()
+                    .map(|m| format!("{m} (stage role)")),
+            );
+        }
+        missing
     }
 }
 
@@ -251,9 +302,14 @@ impl Drop for Proxy {
 async fn handle(req: Request<Incoming>, state: Arc<State>) -> Reply {
     let (parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
-    let operation = operation(parts.method.as_str(), &parts.uri, &body);
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok());
+    let operation = operation(parts.method.as_str(), &parts.uri, target, &body);
     let caller = aws_like::caller(&parts);
-    state.seen.lock().unwrap().insert(operation.clone());
+    let seen = (operation.clone(), caller.account.clone());
+    state.seen.lock().unwrap().insert(seen);
     let record = |fault| {
         state.calls.lock().unwrap().push(Call {
             operation: operation.clone(),
@@ -262,7 +318,7 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Reply {
             region: caller.region.clone(),
         })
     };
-    if let Some(rule) = take_rule(&state, &operation, &caller.region) {
+    if let Some(rule) = take_rule(&state, &operation, &caller.region, &body) {
         record(matches!(rule.action, Action::DropResponse).then_some(Fault::DropResponse));
         return match rule.action {
             Action::Stall(how_long) => {
@@ -298,12 +354,14 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Reply {
     Ok(response)
 }
 
-fn take_rule(state: &State, operation: &str, region: &str) -> Option<Rule> {
+fn take_rule(state: &State, operation: &str, region: &str, body: &[u8]) -> Option<Rule> {
     let mut rules = state.rules.lock().unwrap();
+    let body = String::from_utf8_lossy(body);
     let rule = rules.iter_mut().find(|r| {
         r.operation == operation
             && r.times > 0
             && r.region.as_deref().is_none_or(|only| only == region)
+            && r.body.as_deref().is_none_or(|text| body.contains(text))
     })?;
     rule.times -= 1;
     Some(rule.clone())
@@ -340,7 +398,11 @@ fn pick_fault(state: &State, operation: &str) -> Option<Fault> {
 
 /// The API operation of a request: Lambda's REST paths, S3's object calls by method and query,
 /// or STS's `Action=` form field.
-pub fn operation(method: &str, uri: &hyper::Uri, body: &[u8]) -> String {
+pub fn operation(method: &str, uri: &hyper::Uri, target: Option<&str>, body: &[u8]) -> String {
+    // JSON protocols (SSM) name the operation in X-Amz-Target: `AmazonSSM.GetParameter`.
+    if let Some((_, op)) = target.and_then(|t| t.split_once('.')) {
+        return op.to_string();
+    }
     let path = uri.path();
     let query = uri.query().unwrap_or_default();
     let has = |key: &str| query.split('&').any(|kv| kv.split('=').next() == Some(key));
