@@ -2,6 +2,7 @@
 //! concurrent fan-out over a layer's regions, the grant step of a result, and `--output-file`.
 
 pub mod iam_policy;
+pub mod once;
 pub mod package;
 pub mod promote;
 pub mod prune;
