@@ -2,7 +2,10 @@
 //! configured layers. Resource types per the Lambda service authorization reference:
 //! PublishLayerVersion and ListLayerVersions act on the layer ARN, the version calls on
 //! `layer:NAME:*`; sts:GetCallerIdentity needs no permission. Layers with `s3-bucket` also get
-//! the S3 object actions of the upload path, on their own key prefix only.
+//! the S3 object actions of the upload path, on their own key prefix only. Layers with
+//! `signing-profile` also get GetSigningProfile and StartSigningJob on that profile,
+//! DescribeSigningJob on the account's signing jobs, GetBucketVersioning on the bucket, and the
+//! object actions on their signed prefix (Signer reads and writes S3 as the caller).
 
 use serde_json::{Value, json};
 
@@ -26,6 +29,7 @@ pub async fn run(args: &IamPolicyArgs, progress: &Progress) -> Result<Value> {
     let environment = setup::environment_region(&project.layers, flag, profile).await?;
     let mut layer_arns = Vec::new();
     let mut object_arns = Vec::new();
+    let mut signing = Signing::default();
     for layer in &project.layers {
         if layer.artifacts_account.is_none() {
             progress.warn(format!(
@@ -45,6 +49,7 @@ pub async fn run(args: &IamPolicyArgs, progress: &Progress) -> Result<Value> {
         }
         layer_arns.extend(arns(layer, &regions));
         object_arns.extend(object_arns_of(layer, &regions));
+        signing.add(layer, &regions, &mut object_arns);
     }
     let versions: Vec<String> = layer_arns.iter().map(|arn| format!("{arn}:*")).collect();
     let mut document = policy(&layer_arns, &versions);
@@ -54,7 +59,71 @@ pub async fn run(args: &IamPolicyArgs, progress: &Progress) -> Result<Value> {
             .expect("the policy has a statement list")
             .push(upload_statement(&object_arns));
     }
+    if !signing.profiles.is_empty() {
+        let statements = document["Statement"]
+            .as_array_mut()
+            .expect("the policy has a statement list");
+        statements.extend(signing.statements());
+    }
     Ok(document)
+}
+
+/// What signing layers need beyond the upload: their profiles, jobs and buckets.
+#[derive(Default)]
+struct Signing {
+    profiles: Vec<String>,
+    jobs: Vec<String>,
+    buckets: Vec<String>,
+}
+
+impl Signing {
+    fn add(&mut self, layer: &LayerConfig, regions: &[String], object_arns: &mut Vec<String>) {
+        let Some(signing) = &layer.signing else {
+            return;
+        };
+        let account = layer.artifacts_account.as_deref().unwrap_or("*");
+        let owner = signing.owner.as_deref().unwrap_or(account);
+        for region in or_any(regions) {
+            let partition = crate::aws::partition(region);
+            let signer = format!("arn:{partition}:signer:{region}");
+            push_new(&mut self.profiles, format!("{signer}:{owner}:/signing-profiles/{}", signing.profile));
+            push_new(&mut self.jobs, format!("{signer}:{account}:/signing-jobs/*"));
+            if let Some(bucket) = layer.bucket(region, account) {
+                push_new(&mut self.buckets, format!("arn:{partition}:s3:::{bucket}"));
+                let prefix = crate::aws::s3::signed_prefix(&layer.name);
+                push_new(object_arns, format!("arn:{partition}:s3:::{bucket}/{prefix}*"));
+            }
+        }
+    }
+
+    fn statements(&self) -> Vec<Value> {
+        vec![
+            json!({
+                "Sid": "SignLayerZips",
+                "Effect": "Allow",
+                "Action": ["signer:GetSigningProfile", "signer:StartSigningJob"],
+                "Resource": self.profiles,
+            }),
+            json!({
+                "Sid": "ReadSigningJobs",
+                "Effect": "Allow",
+                "Action": ["signer:DescribeSigningJob"],
+                "Resource": self.jobs,
+            }),
+            json!({
+                "Sid": "CheckBucketVersioning",
+                "Effect": "Allow",
+                "Action": ["s3:GetBucketVersioning"],
+                "Resource": self.buckets,
+            }),
+        ]
+    }
+}
+
+fn push_new(list: &mut Vec<String>, item: String) {
+    if !list.contains(&item) {
+        list.push(item);
+    }
 }
 
 /// The regions, or `*` when none is known.

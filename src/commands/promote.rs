@@ -26,6 +26,8 @@ struct Pick {
     version: i64,
     /// From a manifest: the content that was tested in this region.
     code_sha256: Option<String>,
+    /// From a manifest: how the version tested in this region was signed (none: unsigned).
+    signature: Option<schema::Signature>,
     /// The manifest it comes from.
     file: Option<PathBuf>,
 }
@@ -148,7 +150,38 @@ async fn verified(
         )
         .fix("refusing to promote anything other than what was tested, in any region"));
     }
+    if pick.file.is_some() {
+        check_signature(layer, pick, &version, &api.aws.region)?;
+    }
     Ok(version)
+}
+
+/// A manifest's version must be signed by the profile version the manifest records; and a
+/// layer with `signing-profile` promotes only a signed version.
+fn check_signature(layer: &LayerConfig, pick: &Pick, version: &Version, region: &str) -> Result<()> {
+    let held = version.signing_profile_version_arn.as_deref();
+    let refuse = |what: String| {
+        Err(Error::new(
+            Kind::Guard,
+            format!("version {} of {} in {region} {what}", version.number, layer.name),
+        )
+        .fix("refusing to promote anything other than what was tested and signed, in any region"))
+    };
+    match (&pick.signature, held) {
+        (Some(wanted), Some(held)) if held == wanted.profile_version_arn => Ok(()),
+        (Some(wanted), Some(held)) => refuse(format!(
+            "is signed by profile version {held}, but the manifest records {}",
+            wanted.profile_version_arn
+        )),
+        (Some(wanted), None) => refuse(format!(
+            "is not signed, but the manifest records signing profile version {}",
+            wanted.profile_version_arn
+        )),
+        (None, _) if layer.signing.is_some() => refuse(
+            "is recorded as unsigned by the manifest, but Cargo.toml sets signing-profile".into(),
+        ),
+        (None, _) => Ok(()),
+    }
 }
 
 /// Grant the checked version in one region, and say what came of it.
@@ -229,6 +262,7 @@ fn picks(args: &PromoteArgs, layers: &[LayerConfig]) -> Result<Vec<Pick>> {
             account: Some(parsed.account),
             version: parsed.version,
             code_sha256: None,
+            signature: None,
             file: None,
         }]);
     }
@@ -259,6 +293,7 @@ fn picks(args: &PromoteArgs, layers: &[LayerConfig]) -> Result<Vec<Pick>> {
         account: None,
         version,
         code_sha256: None,
+        signature: None,
         file: None,
     }])
 }
@@ -276,10 +311,15 @@ fn manifest_picks(path: &std::path::Path) -> Result<Vec<Pick>> {
         .entry(own.clone())
         .or_insert(m.layer_version_arn.clone());
     let code = codes.entry(own.clone()).or_insert(m.code_sha256.clone());
-    if *arn != m.layer_version_arn || *code != m.code_sha256 {
+    let mut signatures = m.signatures.clone();
+    if let Some(signature) = &m.signature {
+        signatures.entry(own.clone()).or_insert(signature.clone());
+    }
+    let signed_alike = signatures.get(own) == m.signature.as_ref();
+    if *arn != m.layer_version_arn || *code != m.code_sha256 || !signed_alike {
         return Err(Error::new(
             Kind::Guard,
-            format!("--manifest {shown}: layer_version_arn and code_sha256 disagree with layer_version_arns.{own} and code_sha256s.{own}"),
+            format!("--manifest {shown}: layer_version_arn, code_sha256 and signature disagree with layer_version_arns.{own}, code_sha256s.{own} and signatures.{own}"),
         )
         .fix("the manifest was edited; refusing to promote anything other than what was tested"));
     }
@@ -308,6 +348,7 @@ fn manifest_picks(path: &std::path::Path) -> Result<Vec<Pick>> {
         }
         picks.push(Pick {
             name: m.header.name.clone(),
+            signature: signatures.get(&region).cloned(),
             region: Some(region),
             account: Some(parsed.account),
             version: parsed.version,
