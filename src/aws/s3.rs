@@ -103,10 +103,7 @@ pub async fn head(
     match out {
         Ok(out) => Ok(Some(Head {
             version: out.version_id().map(str::to_string),
-            sha256: out
-                .metadata()
-                .and_then(|m| m.get(SHA256_METADATA))
-                .cloned(),
+            sha256: out.metadata().and_then(|m| m.get(SHA256_METADATA)).cloned(),
         })),
         // A missing key or version: HEAD answers a bare 404 (a 400 for a malformed version id).
         Err(SdkError::ServiceError(e)) if matches!(e.raw().status().as_u16(), 400 | 404) => {

@@ -156,9 +156,10 @@ pub async fn describe(client: &Client, id: &str) -> Result<Option<Job>> {
         key: s3.key().to_string(),
         version: s3.version().to_string(),
     });
-    let signed = out.signed_object().and_then(|o| o.s3()).and_then(|s3| {
-        Some((s3.bucket_name()?.to_string(), s3.key()?.to_string()))
-    });
+    let signed = out
+        .signed_object()
+        .and_then(|o| o.s3())
+        .and_then(|s3| Some((s3.bucket_name()?.to_string(), s3.key()?.to_string())));
     Ok(Some(Job {
         id: id.to_string(),
         status,

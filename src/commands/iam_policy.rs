@@ -86,12 +86,21 @@ impl Signing {
         for region in or_any(regions) {
             let partition = crate::aws::partition(region);
             let signer = format!("arn:{partition}:signer:{region}");
-            push_new(&mut self.profiles, format!("{signer}:{owner}:/signing-profiles/{}", signing.profile));
-            push_new(&mut self.jobs, format!("{signer}:{account}:/signing-jobs/*"));
+            push_new(
+                &mut self.profiles,
+                format!("{signer}:{owner}:/signing-profiles/{}", signing.profile),
+            );
+            push_new(
+                &mut self.jobs,
+                format!("{signer}:{account}:/signing-jobs/*"),
+            );
             if let Some(bucket) = layer.bucket(region, account) {
                 push_new(&mut self.buckets, format!("arn:{partition}:s3:::{bucket}"));
                 let prefix = crate::aws::s3::signed_prefix(&layer.name);
-                push_new(object_arns, format!("arn:{partition}:s3:::{bucket}/{prefix}*"));
+                push_new(
+                    object_arns,
+                    format!("arn:{partition}:s3:::{bucket}/{prefix}*"),
+                );
             }
         }
     }

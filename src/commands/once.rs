@@ -134,21 +134,37 @@ impl Artifact<'_> {
         }
         let Some(signer) = self.signer else {
             if version.signing_job_arn.is_some() {
-                return Ok(Verdict::Unproven(format!("version {number} is signed, and this layer sets no signing-profile; not reused, not deleted")));
+                return Ok(Verdict::Unproven(format!(
+                    "version {number} is signed, and this layer sets no signing-profile; not reused, not deleted"
+                )));
             }
             let holds = version.code_sha256.as_deref() == Some(self.identity.artifact.as_str());
-            return Ok(if holds { Verdict::Holds } else { Verdict::Other });
+            return Ok(if holds {
+                Verdict::Holds
+            } else {
+                Verdict::Other
+            });
         };
         let Some(job_arn) = &version.signing_job_arn else {
-            return Ok(Verdict::Unproven(format!("version {number} carries this artifact's marker but is not signed; a layer with signing-profile does not reuse it (not deleted)")));
+            return Ok(Verdict::Unproven(format!(
+                "version {number} carries this artifact's marker but is not signed; a layer with signing-profile does not reuse it (not deleted)"
+            )));
         };
         let profile = &signer.profile;
-        let signed_by = version.signing_profile_version_arn.as_deref().unwrap_or("(none)");
+        let signed_by = version
+            .signing_profile_version_arn
+            .as_deref()
+            .unwrap_or("(none)");
         if signed_by != profile.version_arn {
-            return Ok(Verdict::Unproven(format!("version {number} is signed by profile version {signed_by}, not by signing-profile's {}; not reused, not deleted", profile.version_arn)));
+            return Ok(Verdict::Unproven(format!(
+                "version {number} is signed by profile version {signed_by}, not by signing-profile's {}; not reused, not deleted",
+                profile.version_arn
+            )));
         }
         let broken = |why: String| {
-            Ok(Verdict::Unproven(format!("version {number} is not confirmed to hold this artifact: {why}; not reused, not deleted")))
+            Ok(Verdict::Unproven(format!(
+                "version {number} is not confirmed to hold this artifact: {why}; not reused, not deleted"
+            )))
         };
         let Some(id) = signer::job_id(job_arn) else {
             return broken(format!("its SigningJobArn {job_arn} names no signing job"));
@@ -163,11 +179,21 @@ impl Artifact<'_> {
             "s3://{}/{} version {}",
             source.bucket, source.key, source.version
         );
-        let head = s3::head(&signer.s3, &source.bucket, &source.key, Some(&source.version)).await?;
+        let head = s3::head(
+            &signer.s3,
+            &source.bucket,
+            &source.key,
+            Some(&source.version),
+        )
+        .await?;
         match head.and_then(|h| h.sha256) {
             Some(sha) if sha == self.sha256 => Ok(Verdict::Holds),
-            Some(sha) => broken(format!("its signing job {id} signed {at}, which records SHA-256 {sha}")),
-            None => broken(format!("the object its signing job {id} signed ({at}) is gone or records no SHA-256")),
+            Some(sha) => broken(format!(
+                "its signing job {id} signed {at}, which records SHA-256 {sha}"
+            )),
+            None => broken(format!(
+                "the object its signing job {id} signed ({at}) is gone or records no SHA-256"
+            )),
         }
     }
 }
@@ -472,8 +498,14 @@ async fn sign(
     progress: &Progress,
 ) -> Result<(Location, String)> {
     let version = unsigned.version.clone().ok_or_else(|| {
-        Error::new(Kind::Aws, format!("s3:PutObject: s3://{}/{} got no version id, so it cannot be signed", unsigned.bucket, unsigned.key))
-            .fix(format!("enable versioning on bucket {}", unsigned.bucket))
+        Error::new(
+            Kind::Aws,
+            format!(
+                "s3:PutObject: s3://{}/{} got no version id, so it cannot be signed",
+                unsigned.bucket, unsigned.key
+            ),
+        )
+        .fix(format!("enable versioning on bucket {}", unsigned.bucket))
     })?;
     let source = ObjectVersion {
         bucket: unsigned.bucket.clone(),
@@ -489,7 +521,13 @@ async fn sign(
     let region = &signer.region;
     let failed = |what: String| {
         step.fail();
-        Err(Error::new(Kind::Aws, format!("signer:StartSigningJob: signing job {id} for layer {} in {region} {what}", layer.name)))
+        Err(Error::new(
+            Kind::Aws,
+            format!(
+                "signer:StartSigningJob: signing job {id} for layer {} in {region} {what}",
+                layer.name
+            ),
+        ))
     };
     let started = Instant::now();
     let mut attempt = 1;
@@ -516,7 +554,9 @@ async fn sign(
     };
     let head = s3::head(&signer.s3, &bucket, &key, None).await?;
     let Some(version) = head.and_then(|h| h.version) else {
-        return failed(format!("succeeded, but its signed object s3://{bucket}/{key} has no version"));
+        return failed(format!(
+            "succeeded, but its signed object s3://{bucket}/{key} has no version"
+        ));
     };
     step.finish(format!("signed as s3://{bucket}/{key}"));
     let job_arn = signer::job_arn(region, &signer.account, &id);
@@ -557,7 +597,7 @@ fn check_signature(version: &Version, job_arn: &str, artifact: &Artifact<'_>) ->
 /// from its own publish call) and that are confirmed to hold the artifact. Runs before anything
 /// names the version, so no ARN that was handed out is ever deleted. Nothing another run or tool
 /// made is touched: their twins are reported. Twins are recent, so the newest page holds them.
-async fn settle(
+pub async fn settle(
     layer: &LayerApi,
     candidate: Version,
     own_candidate: bool,

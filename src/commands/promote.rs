@@ -158,12 +158,20 @@ async fn verified(
 
 /// A manifest's version must be signed by the profile version the manifest records; and a
 /// layer with `signing-profile` promotes only a signed version.
-fn check_signature(layer: &LayerConfig, pick: &Pick, version: &Version, region: &str) -> Result<()> {
+fn check_signature(
+    layer: &LayerConfig,
+    pick: &Pick,
+    version: &Version,
+    region: &str,
+) -> Result<()> {
     let held = version.signing_profile_version_arn.as_deref();
     let refuse = |what: String| {
         Err(Error::new(
             Kind::Guard,
-            format!("version {} of {} in {region} {what}", version.number, layer.name),
+            format!(
+                "version {} of {} in {region} {what}",
+                version.number, layer.name
+            ),
         )
         .fix("refusing to promote anything other than what was tested and signed, in any region"))
     };

@@ -222,7 +222,11 @@ pub fn validate_raw(raw: &RawLayer, src: &Source) -> Result<()> {
         (&raw.artifacts_account, limits::account, "artifacts-account"),
         (&raw.role_arn, limits::role_arn, "role-arn"),
         (&raw.s3_bucket, limits::bucket_template, "s3-bucket"),
-        (&raw.signing_profile, limits::signing_profile, "signing-profile"),
+        (
+            &raw.signing_profile,
+            limits::signing_profile,
+            "signing-profile",
+        ),
         (&raw.profile_owner, limits::account, "profile-owner"),
     ];
     for (value, rule, key) in singles {
@@ -408,7 +412,10 @@ pub fn merge(workspace: RawLayer, package: RawLayer) -> RawLayer {
 fn signing(raw: &RawLayer, src: &Source) -> Result<Option<Signing>> {
     let Some(profile) = &raw.signing_profile else {
         if raw.profile_owner.is_some() {
-            return Err(src.err("profile-owner", "is set without signing-profile; name the profile to sign with, or remove the key"));
+            return Err(src.err(
+                "profile-owner",
+                "is set without signing-profile; name the profile to sign with, or remove the key",
+            ));
         }
         return Ok(None);
     };

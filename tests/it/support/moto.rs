@@ -402,3 +402,75 @@ impl Lambda {
             .collect()
     }
 }
+
+/// An AWS Signer client acting as `account` in `region`, straight against moto.
+fn signer_as(account: &str, region: &str) -> aws_sdk_signer::Client {
+    block_on(async {
+        let config = config_as(account).await;
+        aws_sdk_signer::Client::from_conf(
+            aws_sdk_signer::config::Builder::from(&config)
+                .region(aws_config::Region::new(region.to_string()))
+                .build(),
+        )
+    })
+}
+
+/// Create signing profile `name` for `platform` as `account` in REGION; its version ARN.
+pub fn signing_profile(account: &str, name: &str, platform: &str) -> String {
+    let signer = signer_as(account, REGION);
+    block_on(async {
+        signer
+            .put_signing_profile()
+            .profile_name(name)
+            .platform_id(platform)
+            .send()
+            .await
+            .expect("signer:PutSigningProfile against moto")
+            .profile_version_arn()
+            .unwrap()
+            .to_string()
+    })
+}
+
+/// CancelSigningProfile, as an administrator would revoke a profile for new signatures.
+pub fn cancel_signing_profile(account: &str, name: &str) {
+    let signer = signer_as(account, REGION);
+    block_on(async {
+        signer
+            .cancel_signing_profile()
+            .profile_name(name)
+            .send()
+            .await
+            .expect("signer:CancelSigningProfile against moto");
+    });
+}
+
+/// The object versions of `bucket` under `prefix`, as `account`.
+pub fn object_versions(account: &str, bucket: &str, prefix: &str) -> Vec<String> {
+    block_on(async {
+        let config = config_as(account).await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .region(aws_config::Region::new(REGION))
+                .force_path_style(true)
+                .build(),
+        );
+        let out = s3
+            .list_object_versions()
+            .bucket(bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .expect("s3:ListObjectVersions against moto");
+        out.versions()
+            .iter()
+            .map(|v| {
+                format!(
+                    "{}@{}",
+                    v.key().unwrap_or_default(),
+                    v.version_id().unwrap_or_default()
+                )
+            })
+            .collect()
+    })
+}
