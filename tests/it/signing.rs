@@ -106,6 +106,42 @@ fn first_publish_signs_once_and_an_unchanged_rerun_starts_no_job_and_publishes_n
         "an unchanged re-run starts no signing job"
     );
     assert_eq!(lambda.versions(&krate.name), vec![1]);
+
+    let status = json(
+        &krate
+            .run(&moto().endpoint, &["status", "--message-format", "json"])
+            .success(),
+    );
+    assert_eq!(status["versions"][0]["signature"], *signature, "{status}");
+}
+
+#[test]
+fn a_version_whose_evidence_is_gone_is_neither_reused_nor_deleted() {
+    let (krate, _) = signed_crate(true, Some(LAMBDA));
+    publish(&krate);
+    // The unsigned object version the job signed is deleted: the chain from version 1 to the
+    // artifact breaks.
+    let prefix = format!("cargo-layer/{}/", krate.name);
+    let unsigned: Vec<String> = moto::object_versions(&krate.account, &bucket(&krate), &prefix)
+        .into_iter()
+        .filter(|v| !v.contains("/signed/"))
+        .collect();
+    let [object] = unsigned.as_slice() else {
+        panic!("one unsigned object version: {unsigned:?}");
+    };
+    let (key, version) = object.split_once('@').unwrap();
+    moto::delete_object_version(&krate.account, &bucket(&krate), key, version);
+    let again = publish(&krate);
+    assert_eq!(again["version"], 2, "version 1 is not reused");
+    assert_eq!(again["published"], true);
+    let notes = again["notes"].to_string();
+    assert!(
+        notes.contains("version 1 is not confirmed to hold this artifact")
+            && notes.contains("is gone")
+            && notes.contains("not reused, not deleted"),
+        "{notes}"
+    );
+    assert_eq!(lambda_as(&krate.account).versions(&krate.name), vec![2, 1]);
 }
 
 #[test]

@@ -474,3 +474,23 @@ pub fn object_versions(account: &str, bucket: &str, prefix: &str) -> Vec<String>
             .collect()
     })
 }
+
+/// Delete one object version of `bucket` as `account` (what a lifecycle rule or a person does).
+pub fn delete_object_version(account: &str, bucket: &str, key: &str, version: &str) {
+    block_on(async {
+        let config = config_as(account).await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .region(aws_config::Region::new(REGION))
+                .force_path_style(true)
+                .build(),
+        );
+        s3.delete_object()
+            .bucket(bucket)
+            .key(key)
+            .version_id(version)
+            .send()
+            .await
+            .expect("s3:DeleteObject against moto");
+    });
+}
