@@ -323,3 +323,55 @@ fn promote_refuses_a_manifest_whose_version_is_unsigned_or_signed_by_another_pro
         "{line}"
     );
 }
+
+/// `project::load` of a files layer whose table ends with `keys`: the error, in one line.
+fn load_error(keys: &str) -> cargo_layer::error::Error {
+    let krate = crate::support::TempCrate::new(&[
+        (
+            "Cargo.toml",
+            &crate::support::fixture_manifest(&format!(
+                "[package.metadata.layer]\nkind = \"files\"\ninclude = [{{ from = \"config/*\", to = \"config/\" }}]\n{keys}"
+            )),
+        ),
+        ("config/settings.txt", "x\n"),
+        ("src/lib.rs", ""),
+    ]);
+    let loaded = cargo_layer::project::load(&cargo_layer::project::Selection {
+        cargo_toml: Some(krate.manifest()),
+        packages: Vec::new(),
+    });
+    let error = loaded.err().expect("the configuration is refused");
+    assert_eq!(error.kind, cargo_layer::error::Kind::Config, "{error}");
+    error
+}
+
+#[test]
+fn signing_keys_are_checked_before_any_aws_call() {
+    let cases = [
+        (
+            "signing-profile = \"LayerSigner\"",
+            "package.metadata.layer.signing-profile: needs s3-bucket",
+        ),
+        (
+            "s3-bucket = \"b-{region}\"\nsigning-profile = \"Layer-Signer\"",
+            "package.metadata.layer.signing-profile: \"Layer-Signer\" is not a signing profile",
+        ),
+        (
+            "s3-bucket = \"b-{region}\"\nsigning-profile = \"arn:aws:signer:eu-central-1:12345:/signing-profiles/P1\"",
+            "is not a signing profile",
+        ),
+        (
+            "profile-owner = \"111111111111\"",
+            "package.metadata.layer.profile-owner: is set without signing-profile",
+        ),
+        (
+            "s3-bucket = \"b-{region}\"\nsigning-profile = \"arn:aws:signer:eu-central-1:111111111111:/signing-profiles/P1\"\nprofile-owner = \"222222222222\"",
+            "package.metadata.layer.profile-owner: is 222222222222, but signing-profile is a profile ARN of account 111111111111",
+        ),
+    ];
+    for (keys, expected) in cases {
+        let error = load_error(keys).to_string();
+        assert!(error.contains(expected), "{keys}: {error}");
+        assert_eq!(error.lines().count(), 1, "{error}");
+    }
+}
