@@ -375,3 +375,31 @@ fn signing_keys_are_checked_before_any_aws_call() {
         assert_eq!(error.lines().count(), 1, "{error}");
     }
 }
+
+/// The harness is as strict as Lambda where moto is not: PublishLayerVersion reads the object
+/// version it is given (moto reads the latest), and refuses one that does not exist.
+#[test]
+fn the_harness_publishes_the_s3_object_version_asked_for() {
+    let account = fresh_account();
+    let bucket = format!("objects-{account}");
+    create_bucket(&account, &bucket, moto::REGION, true);
+    let zip = |text: &str| {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        zip.start_file("a.txt", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut zip, text.as_bytes()).unwrap();
+        zip.finish().unwrap().into_inner()
+    };
+    let (old, new) = (zip("old"), zip("new"));
+    let old_version = moto::put_object(&account, &bucket, "layer.zip", old.clone());
+    let new_version = moto::put_object(&account, &bucket, "layer.zip", new.clone());
+    let lambda = lambda_as(&account);
+    let published =
+        |version: &str| lambda.publish_from_s3("objects", &bucket, "layer.zip", version);
+    assert_eq!(published(&old_version), Ok(code_sha256(&old)));
+    assert_eq!(published(&new_version), Ok(code_sha256(&new)));
+    assert_eq!(
+        published("not-a-version"),
+        Err("InvalidParameterValueException".to_string())
+    );
+}

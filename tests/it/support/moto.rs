@@ -393,6 +393,37 @@ impl Lambda {
         })
     }
 
+    /// PublishLayerVersion from one S3 object version: the CodeSha256 Lambda reports, or the
+    /// error code.
+    pub fn publish_from_s3(
+        &self,
+        layer: &str,
+        bucket: &str,
+        key: &str,
+        version: &str,
+    ) -> Result<String, String> {
+        self.rt.block_on(async {
+            self.client
+                .publish_layer_version()
+                .layer_name(layer)
+                .content(
+                    aws_sdk_lambda::types::LayerVersionContentInput::builder()
+                        .s3_bucket(bucket)
+                        .s3_key(key)
+                        .s3_object_version(version)
+                        .build(),
+                )
+                .send()
+                .await
+                .map(|out| out.content().unwrap().code_sha256().unwrap().to_string())
+                .map_err(|e| {
+                    aws_sdk_lambda::error::ProvideErrorMetadata::code(&e)
+                        .unwrap_or("Unknown")
+                        .to_string()
+                })
+        })
+    }
+
     /// The compatible runtimes AWS holds for a version.
     pub fn runtimes(&self, layer: &str, version: i64) -> Vec<String> {
         self.get(layer, version)
@@ -493,4 +524,27 @@ pub fn delete_object_version(account: &str, bucket: &str, key: &str, version: &s
             .await
             .expect("s3:DeleteObject against moto");
     });
+}
+
+/// PutObject as `account`: the new object version's id.
+pub fn put_object(account: &str, bucket: &str, key: &str, body: Vec<u8>) -> String {
+    block_on(async {
+        let config = config_as(account).await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .region(aws_config::Region::new(REGION))
+                .force_path_style(true)
+                .build(),
+        );
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .expect("s3:PutObject against moto")
+            .version_id()
+            .unwrap()
+            .to_string()
+    })
 }
