@@ -151,6 +151,9 @@ pub enum StepStatus {
 #[serde(rename_all = "kebab-case")]
 pub enum StepName {
     Package,
+    /// A layer with `signing-profile`: the zip was signed by AWS Signer (`reused` when the
+    /// version that holds the artifact was signed before).
+    Sign,
     Publish,
     /// `promote --manifest`: the version in AWS still holds the manifest's CodeSha256.
     Compare,
@@ -297,9 +300,17 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub layer_version_arns: BTreeMap<String, String>,
     /// Region -> CodeSha256 of the version `layer_version_arns` names there: what
-    /// `promote --manifest` checks in each region before granting.
+    /// `promote --manifest` checks in each region before granting. For a signed layer it is
+    /// the signed zip's, different in each region; `sha256` is the artifact cargo-layer built.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub code_sha256s: BTreeMap<String, String>,
+    /// How the version was signed (a layer with `signing-profile`); none when unsigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<Signature>,
+    /// Region -> how the version `layer_version_arns` names there was signed: what
+    /// `promote --manifest` checks in each region before granting.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub signatures: BTreeMap<String, Signature>,
     pub grants: Vec<GrantResult>,
     /// With `stage-role`: each account of the granted stages, verified from inside and handed
     /// the ARN in this region.
@@ -318,6 +329,14 @@ pub struct Manifest {
     pub build: Option<BuildInputs>,
 }
 
+/// How Lambda says a version was signed: the signing profile version (what a consumer's
+/// CodeSigningConfig allows) and the AWS Signer job that signed the zip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Signature {
+    pub profile_version_arn: String,
+    pub job_arn: String,
+}
+
 /// What the manifest says about one existing version.
 pub struct VersionFacts<'a> {
     pub number: i64,
@@ -328,6 +347,7 @@ pub struct VersionFacts<'a> {
     pub runtimes: &'a [String],
     pub architectures: &'a [String],
     pub license: Option<&'a str>,
+    pub signature: Option<Signature>,
 }
 
 impl Manifest {
@@ -354,6 +374,12 @@ impl Manifest {
                 .code_sha256
                 .map(|code| BTreeMap::from([(region.to_string(), code.to_string())]))
                 .unwrap_or_default(),
+            signatures: v
+                .signature
+                .clone()
+                .map(|s| BTreeMap::from([(region.to_string(), s)]))
+                .unwrap_or_default(),
+            signature: v.signature,
             grants: Vec::new(),
             stage_accounts: Vec::new(),
             steps: Vec::new(),
@@ -549,6 +575,9 @@ pub struct VersionStatus {
     pub layer_version_arn: String,
     pub created: String,
     pub code_sha256: Option<String>,
+    /// How it was signed; none when it is unsigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<Signature>,
     /// True when it holds the bytes of the zip in the out dir (`--out-dir`, default
     /// target/layer) and the runtimes, architectures and license Cargo.toml configures.
     pub matches_local_zip: bool,

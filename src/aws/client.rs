@@ -363,6 +363,14 @@ impl Session {
             .build();
         aws_sdk_s3::Client::from_conf(config)
     }
+
+    /// An AWS Signer client for `region` (a signing profile and its jobs are regional).
+    pub fn signer(&self, region: &str) -> aws_sdk_signer::Client {
+        let config = aws_sdk_signer::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .build();
+        aws_sdk_signer::Client::from_conf(config)
+    }
 }
 
 impl Session {

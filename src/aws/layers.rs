@@ -24,6 +24,10 @@ pub struct Version {
     /// Only GetLayerVersion and PublishLayerVersion return it; listing does not.
     pub code_sha256: Option<String>,
     pub code_size: Option<u64>,
+    /// For a version published from a signed zip: the profile version that signed it and the
+    /// job that did (GetLayerVersion and PublishLayerVersion only).
+    pub signing_profile_version_arn: Option<String>,
+    pub signing_job_arn: Option<String>,
     /// What Lambda stores on the version and never changes: part of its identity.
     pub runtimes: Vec<String>,
     pub architectures: Vec<String>,
@@ -59,7 +63,16 @@ impl Version {
             runtimes: &self.runtimes,
             architectures: &self.architectures,
             license: self.license.as_deref(),
+            signature: self.signature(),
         }
+    }
+
+    /// How the version was signed, as Lambda reports it; none when unsigned.
+    pub fn signature(&self) -> Option<crate::schema::Signature> {
+        Some(crate::schema::Signature {
+            profile_version_arn: self.signing_profile_version_arn.clone()?,
+            job_arn: self.signing_job_arn.clone()?,
+        })
     }
 }
 
@@ -75,6 +88,12 @@ macro_rules! version_from {
             created: out.created_date().unwrap_or_default().to_string(),
             code_sha256: $content.and_then(|c| c.code_sha256()).map(str::to_string),
             code_size: $content.map(|c| c.code_size() as u64),
+            signing_profile_version_arn: $content
+                .and_then(|c| c.signing_profile_version_arn())
+                .map(str::to_string),
+            signing_job_arn: $content
+                .and_then(|c| c.signing_job_arn())
+                .map(str::to_string),
             runtimes: out
                 .compatible_runtimes()
                 .iter()

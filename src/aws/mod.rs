@@ -1,5 +1,5 @@
 //! Everything that talks to AWS: the clients and credentials, the Lambda API handle for one
-//! layer, reading policies, granting, finding the version that holds an artifact, and S3.
+//! layer, reading policies, granting, the marker that names an artifact, S3, and AWS Signer.
 
 pub mod client;
 pub mod dedupe;
@@ -7,6 +7,7 @@ pub mod grant;
 pub mod layers;
 pub mod policy;
 pub mod s3;
+pub mod signer;
 pub mod ssm;
 
 pub use client::{

@@ -37,6 +37,11 @@ pub fn key(layer: &str, sha256: &str) -> String {
     format!("cargo-layer/{layer}/{sha256}.zip")
 }
 
+/// `cargo-layer/<name>/signed/`: where signing jobs write the layer's signed zips.
+pub fn signed_prefix(layer: &str) -> String {
+    format!("cargo-layer/{layer}/signed/")
+}
+
 /// Put the zip in `bucket` unless it is there already, and say where it is.
 pub async fn stage(
     client: &Client,
@@ -66,6 +71,62 @@ pub async fn stage(
         key,
         version,
     })
+}
+
+/// What HeadObject says about one object (version).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub version: Option<String>,
+    /// The hex SHA-256 recorded in the object's metadata when cargo-layer uploaded it.
+    pub sha256: Option<String>,
+}
+
+/// HeadObject of `key` (of `version`, else the latest); `None` when it is not there.
+pub async fn head(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    version: Option<&str>,
+) -> Result<Option<Head>> {
+    let place = Place {
+        client,
+        bucket,
+        key,
+    };
+    let out = client
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(version.map(str::to_string))
+        .send()
+        .await;
+    match out {
+        Ok(out) => Ok(Some(Head {
+            version: out.version_id().map(str::to_string),
+            sha256: out.metadata().and_then(|m| m.get(SHA256_METADATA)).cloned(),
+        })),
+        // A missing key or version: HEAD answers a bare 404 (a 400 for a malformed version id).
+        Err(SdkError::ServiceError(e)) if matches!(e.raw().status().as_u16(), 400 | 404) => {
+            Ok(None)
+        }
+        Err(err) => Err(place.error("s3:GetObjectVersion (HeadObject)", err)),
+    }
+}
+
+/// GetBucketVersioning: `Enabled`, `Suspended`, or `None` for a bucket that never had it.
+pub async fn versioning(client: &Client, bucket: &str) -> Result<Option<String>> {
+    let place = Place {
+        client,
+        bucket,
+        key: "",
+    };
+    let out = client
+        .get_bucket_versioning()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| place.error("s3:GetBucketVersioning", e))?;
+    Ok(out.status().map(|s| s.as_str().to_string()))
 }
 
 struct Place<'a> {

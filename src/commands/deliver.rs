@@ -73,12 +73,16 @@ pub fn write_manifests(
     let codes: BTreeMap<String, String> = manifests()
         .map(|m| (m.header.region.clone(), m.code_sha256.clone()))
         .collect();
+    let signatures: BTreeMap<String, schema::Signature> = manifests()
+        .filter_map(|m| Some((m.header.region.clone(), m.signature.clone()?)))
+        .collect();
     let several = layer.regions.len() > 1;
     for (region, result) in regions.iter().zip(results) {
         match result {
             Ok(Outcome::Manifest(mut manifest)) => {
                 manifest.layer_version_arns = arns.clone();
                 manifest.code_sha256s = codes.clone();
+                manifest.signatures = signatures.clone();
                 let path =
                     schema::cargo_toml(out_dir, &layer.name, several, &manifest.header.region);
                 output::write_atomic(&path, &output::to_pretty_json(&manifest))?;

@@ -2,7 +2,10 @@
 //! configured layers. Resource types per the Lambda service authorization reference:
 //! PublishLayerVersion and ListLayerVersions act on the layer ARN, the version calls on
 //! `layer:NAME:*`; sts:GetCallerIdentity needs no permission. Layers with `s3-bucket` also get
-//! the S3 object actions of the upload path, on their own key prefix only. With `stage-role`,
+//! the S3 object actions of the upload path, on their own key prefix only. Layers with
+//! `signing-profile` also get GetSigningProfile and StartSigningJob on that profile,
+//! DescribeSigningJob on the account's signing jobs, GetBucketVersioning on the bucket, and the
+//! object actions on their signed prefix (Signer reads and writes S3 as the caller). With `stage-role`,
 //! the publishing role may assume the stage roles, and `--stage-role` prints what a stage role
 //! needs in its own account (read the version, keep the parameter) and whom it trusts.
 
@@ -56,10 +59,12 @@ pub async fn run(args: &IamPolicyArgs, progress: &Progress) -> Result<Value> {
 fn publisher(targets: &[(&LayerConfig, Vec<String>)]) -> Value {
     let mut layer_arns = Vec::new();
     let mut object_arns = Vec::new();
+    let mut signing = Signing::default();
     let mut stage_roles = Vec::new();
     for (layer, regions) in targets {
         layer_arns.extend(arns(layer, regions));
         object_arns.extend(object_arns_of(layer, regions));
+        signing.add(layer, regions, &mut object_arns);
         stage_roles.extend(stage_role_arns(layer, regions));
     }
     let versions: Vec<String> = layer_arns.iter().map(|arn| format!("{arn}:*")).collect();
@@ -69,6 +74,9 @@ fn publisher(targets: &[(&LayerConfig, Vec<String>)]) -> Value {
         .expect("the policy has a statement list");
     if !object_arns.is_empty() {
         statements.push(upload_statement(&object_arns));
+    }
+    if !signing.profiles.is_empty() {
+        statements.extend(signing.statements());
     }
     stage_roles.sort();
     stage_roles.dedup();
@@ -250,6 +258,73 @@ fn template(names: &[(String, String)], trust: Value, permissions: Value) -> Val
         "Resources": resources,
         "Outputs": outputs,
     })
+}
+
+/// What signing layers need beyond the upload: their profiles, jobs and buckets.
+#[derive(Default)]
+struct Signing {
+    profiles: Vec<String>,
+    jobs: Vec<String>,
+    buckets: Vec<String>,
+}
+
+impl Signing {
+    fn add(&mut self, layer: &LayerConfig, regions: &[String], object_arns: &mut Vec<String>) {
+        let Some(signing) = &layer.signing else {
+            return;
+        };
+        let account = layer.artifacts_account.as_deref().unwrap_or("*");
+        let owner = signing.owner.as_deref().unwrap_or(account);
+        for region in or_any(regions) {
+            let partition = crate::aws::partition(region);
+            let signer = format!("arn:{partition}:signer:{region}");
+            push_new(
+                &mut self.profiles,
+                format!("{signer}:{owner}:/signing-profiles/{}", signing.profile),
+            );
+            push_new(
+                &mut self.jobs,
+                format!("{signer}:{account}:/signing-jobs/*"),
+            );
+            if let Some(bucket) = layer.bucket(region, account) {
+                push_new(&mut self.buckets, format!("arn:{partition}:s3:::{bucket}"));
+                let prefix = crate::aws::s3::signed_prefix(&layer.name);
+                push_new(
+                    object_arns,
+                    format!("arn:{partition}:s3:::{bucket}/{prefix}*"),
+                );
+            }
+        }
+    }
+
+    fn statements(&self) -> Vec<Value> {
+        vec![
+            json!({
+                "Sid": "SignLayerZips",
+                "Effect": "Allow",
+                "Action": ["signer:GetSigningProfile", "signer:StartSigningJob"],
+                "Resource": self.profiles,
+            }),
+            json!({
+                "Sid": "ReadSigningJobs",
+                "Effect": "Allow",
+                "Action": ["signer:DescribeSigningJob"],
+                "Resource": self.jobs,
+            }),
+            json!({
+                "Sid": "CheckBucketVersioning",
+                "Effect": "Allow",
+                "Action": ["s3:GetBucketVersioning"],
+                "Resource": self.buckets,
+            }),
+        ]
+    }
+}
+
+fn push_new(list: &mut Vec<String>, item: String) {
+    if !list.contains(&item) {
+        list.push(item);
+    }
 }
 
 /// The regions, or `*` when none is known.

@@ -4,6 +4,7 @@
 
 pub mod deliver;
 pub mod iam_policy;
+pub mod once;
 pub mod package;
 pub mod pick;
 pub mod promote;

@@ -19,6 +19,8 @@ pub struct Pick {
     pub version: i64,
     /// From a manifest: the content that was tested in this region.
     pub code_sha256: Option<String>,
+    /// From a manifest: how the version tested in this region was signed (none: unsigned).
+    pub signature: Option<schema::Signature>,
     /// The manifest it comes from.
     pub file: Option<PathBuf>,
     /// The commit the manifest records, for the stages' parameters.
@@ -91,6 +93,7 @@ fn named(args: &VersionArgs, flag: Option<&str>, layers: &[LayerConfig]) -> Resu
             account: Some(parsed.account),
             version: parsed.version,
             code_sha256: None,
+            signature: None,
             file: None,
             git_commit: None,
         }]);
@@ -122,6 +125,7 @@ fn named(args: &VersionArgs, flag: Option<&str>, layers: &[LayerConfig]) -> Resu
         account: None,
         version,
         code_sha256: None,
+        signature: None,
         file: None,
         git_commit: None,
     }])
@@ -140,10 +144,15 @@ fn manifest_picks(path: &std::path::Path) -> Result<Vec<Pick>> {
         .entry(own.clone())
         .or_insert(m.layer_version_arn.clone());
     let code = codes.entry(own.clone()).or_insert(m.code_sha256.clone());
-    if *arn != m.layer_version_arn || *code != m.code_sha256 {
+    let mut signatures = m.signatures.clone();
+    if let Some(signature) = &m.signature {
+        signatures.entry(own.clone()).or_insert(signature.clone());
+    }
+    let signed_alike = signatures.get(own) == m.signature.as_ref();
+    if *arn != m.layer_version_arn || *code != m.code_sha256 || !signed_alike {
         return Err(Error::new(
             Kind::Guard,
-            format!("--manifest {shown}: layer_version_arn and code_sha256 disagree with layer_version_arns.{own} and code_sha256s.{own}"),
+            format!("--manifest {shown}: layer_version_arn, code_sha256 and signature disagree with layer_version_arns.{own}, code_sha256s.{own} and signatures.{own}"),
         )
         .fix("the manifest was edited; refusing to promote anything other than what was tested"));
     }
@@ -172,6 +181,7 @@ fn manifest_picks(path: &std::path::Path) -> Result<Vec<Pick>> {
         }
         picks.push(Pick {
             name: m.header.name.clone(),
+            signature: signatures.get(&region).cloned(),
             region: Some(region),
             account: Some(parsed.account),
             version: parsed.version,

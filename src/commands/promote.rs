@@ -141,7 +141,46 @@ async fn compared(
         )
         .fix("refusing to promote anything other than what was tested, in any region"));
     }
+    if pick.file.is_some() {
+        check_signature(layer, pick, &version, &api.aws.region)?;
+    }
     Ok(version)
+}
+
+/// A manifest's version must be signed by the profile version the manifest records; and a
+/// layer with `signing-profile` promotes only a signed version.
+fn check_signature(
+    layer: &LayerConfig,
+    pick: &Pick,
+    version: &Version,
+    region: &str,
+) -> Result<()> {
+    let held = version.signing_profile_version_arn.as_deref();
+    let refuse = |what: String| {
+        Err(Error::new(
+            Kind::Guard,
+            format!(
+                "version {} of {} in {region} {what}",
+                version.number, layer.name
+            ),
+        )
+        .fix("refusing to promote anything other than what was tested and signed, in any region"))
+    };
+    match (&pick.signature, held) {
+        (Some(wanted), Some(held)) if held == wanted.profile_version_arn => Ok(()),
+        (Some(wanted), Some(held)) => refuse(format!(
+            "is signed by profile version {held}, but the manifest records {}",
+            wanted.profile_version_arn
+        )),
+        (Some(wanted), None) => refuse(format!(
+            "is not signed, but the manifest records signing profile version {}",
+            wanted.profile_version_arn
+        )),
+        (None, _) if layer.signing.is_some() => refuse(
+            "is recorded as unsigned by the manifest, but Cargo.toml sets signing-profile".into(),
+        ),
+        (None, _) => Ok(()),
+    }
 }
 
 /// Grant the checked version in one region, and say what came of it.
@@ -169,7 +208,10 @@ async fn promote_region(
         return Ok(Outcome::Plan(plan));
     }
     let compared = if pick.code_sha256.is_some() {
-        let detail = Some("CodeSha256 matches the manifest".into());
+        let detail = Some(match pick.signature {
+            Some(_) => "CodeSha256 and signature match the manifest".into(),
+            None => "CodeSha256 matches the manifest".into(),
+        });
         Step::new(StepName::Compare, StepStatus::Ok, detail)
     } else {
         let detail = Some("no --manifest given".into());

@@ -288,5 +288,5 @@ async fn is_ours(api: &LayerApi, version: &Version) -> Result<bool> {
         return Ok(false);
     };
     let held = api.get(version.number).await?;
-    Ok(held.and_then(|v| v.code_sha256).as_deref() == Some(marker.code_sha256))
+    Ok(held.and_then(|v| v.code_sha256).as_deref() == Some(marker.artifact))
 }

@@ -1,18 +1,17 @@
 //! `cargo layer publish`: package, find or publish exactly one version for the content hash in
 //! the artifacts account, grant it to the stages, and write the manifest where deploys read it.
 
-use std::time::Duration;
-
+use crate::aws::Session;
 use crate::aws::dedupe::{self, Identity};
 use crate::aws::grant::{self, Wanted};
-use crate::aws::layers::{Content, LayerApi, PublishInput, Version};
-use crate::aws::{self, Session};
+use crate::aws::layers::LayerApi;
 use crate::cli::PublishArgs;
 use crate::commands::deliver::{self, grant_step, write_arn_file};
+use crate::commands::once::{self, Artifact, Signer};
 use crate::commands::{self, setup};
 use crate::error::{Error, Kind, Result};
 use crate::output::progress::Progress;
-use crate::output::{self, Run, human};
+use crate::output::{Run, human};
 use crate::pack::{self, Packaged};
 use crate::project::config::LayerConfig;
 use crate::schema::{
@@ -38,11 +37,18 @@ pub async fn run(args: &PublishArgs, progress: &Progress) -> Result<Run> {
         out_dir: args.out_dir.clone(),
     };
     let packaged = pack::pack_project(&setup.project, &opts, progress)?;
+    // Signing profiles and buckets are checked in every region before the first write.
+    let mut signers = Vec::new();
+    for (layer, (_, regions)) in packaged.iter().zip(&work) {
+        let first = regions.first().cloned().flatten();
+        let session = &setup.aws.session(&layer.layer, first.as_deref()).await?;
+        signers.push(preflight(session, &layer.layer, regions).await?);
+    }
     let out_dir = pack::out_dir(&setup.project, opts.out_dir.as_deref());
     // One id for everything this run publishes: it proves which versions are its own.
     let run_id = dedupe::run_id();
     let mut run = Run::default();
-    for (layer, (wanted, regions)) in packaged.iter().zip(&work) {
+    for ((layer, (wanted, regions)), signers) in packaged.iter().zip(&work).zip(&signers) {
         let first = regions.first().cloned().flatten();
         let session = &setup.aws.session(&layer.layer, first.as_deref()).await?;
         let stages = &deliver::Stages {
@@ -65,6 +71,10 @@ pub async fn run(args: &PublishArgs, progress: &Progress) -> Result<Run> {
                 wanted,
                 run: &run_id,
                 git: &git,
+                signer: signers
+                    .iter()
+                    .find(|(r, _)| r.as_deref() == region)
+                    .and_then(|(_, s)| s.as_ref()),
             };
             async move { publish_region(&job, args.dry_run, &progress).await }
         })
@@ -74,6 +84,26 @@ pub async fn run(args: &PublishArgs, progress: &Progress) -> Result<Run> {
     }
     write_arn_file(&run, args.output_file.as_deref())?;
     Ok(run)
+}
+
+/// The signer of each region of a layer with `signing-profile` ([`once::preflight`]).
+async fn preflight(
+    session: &Session,
+    layer: &LayerConfig,
+    regions: &[Option<String>],
+) -> Result<Vec<(Option<String>, Option<Signer>)>> {
+    let mut signers = Vec::new();
+    for region in regions {
+        let signer = match &layer.signing {
+            Some(_) => {
+                let aws = session.region(region.as_deref())?;
+                once::preflight(session, layer, &aws.region).await?
+            }
+            None => None,
+        };
+        signers.push((region.clone(), signer));
+    }
+    Ok(signers)
 }
 
 /// The stages publish grants: the selected ones, else every stage that comes first. A stage with
@@ -113,17 +143,23 @@ struct Job<'a> {
     run: &'a str,
     /// Read once per layer, not once per region.
     git: &'a schema::GitState,
+    /// For a layer with `signing-profile`: what signs in this region, already checked.
+    signer: Option<&'a Signer>,
 }
 
 impl Job<'_> {
-    fn identity(&self) -> Identity {
+    fn artifact(&self) -> Artifact<'_> {
         let layer = &self.packaged.layer;
-        Identity::new(
-            &self.packaged.archive.code_sha256,
-            &layer.compatible_runtimes,
-            &self.packaged.architectures,
-            layer.license.as_deref(),
-        )
+        Artifact {
+            identity: Identity::new(
+                &self.packaged.archive.code_sha256,
+                &layer.compatible_runtimes,
+                &self.packaged.architectures,
+                layer.license.as_deref(),
+            ),
+            sha256: &self.packaged.archive.sha256,
+            signer: self.signer,
+        }
     }
 }
 
@@ -132,12 +168,12 @@ async fn publish_region(job: &Job<'_>, dry_run: bool, progress: &Progress) -> Re
     let layer = &packaged.layer;
     let api = job.session.api(job.region, &layer.name)?;
     let caller = job.session.caller();
-    let identity = job.identity();
+    let artifact = job.artifact();
     let step = progress.step(format!(
-        "looking for {} in {} with CodeSha256 {}",
-        layer.name, api.aws.region, identity.code_sha256
+        "looking for {} in {} with artifact digest {}",
+        layer.name, api.aws.region, artifact.identity.artifact
     ));
-    let found = dedupe::find(&api, &identity).await?;
+    let found = once::find(&api, &artifact).await?;
     step.finish(match &found.version {
         Some(v) => format!("version {} already holds this content", v.number),
         None => format!(
@@ -150,7 +186,7 @@ async fn publish_region(job: &Job<'_>, dry_run: bool, progress: &Progress) -> Re
         notes.push(format!(
             "{} older versions published by other tools were not compared by hash (only the newest {} are)",
             found.search.unmarked_unchecked,
-            dedupe::FALLBACK_SCAN
+            once::FALLBACK_SCAN
         ));
     }
     if found.search.method == SearchMethod::HashScan {
@@ -164,7 +200,17 @@ async fn publish_region(job: &Job<'_>, dry_run: bool, progress: &Progress) -> Re
     // The reuse path never deletes anything.
     let (version, published) = match found.version {
         Some(version) => (version, false),
-        None => publish_once(&api, job, &identity, &mut notes, progress).await?,
+        None => {
+            let publish = once::Publish {
+                api: &api,
+                session: job.session,
+                packaged,
+                artifact: &artifact,
+                run: job.run,
+            };
+            let done = once::publish(&publish, &mut notes, progress).await?;
+            (done.version, done.published)
+        }
     };
     let step = progress.step(format!(
         "granting version {} in {} to {} principals",
@@ -174,14 +220,11 @@ async fn publish_region(job: &Job<'_>, dry_run: bool, progress: &Progress) -> Re
     ));
     let mut grants = grant::apply(&api, version.number, job.wanted, false, progress).await?;
     step.finish(human::grant_counts(&grants));
-    let code_sha256 = version
-        .code_sha256
-        .as_deref()
-        .unwrap_or(&identity.code_sha256);
+    // What AWS holds: for a signed layer, the signed zip's hash, not the artifact's.
     let handed = deliver::Handed {
         region: &api.aws.region,
         arn: &version.arn,
-        code_sha256,
+        code_sha256: version.code_sha256.as_deref().unwrap_or_default(),
         git_commit: job.git.commit.as_deref(),
     };
     let stage_accounts = deliver::to_stages(job.stages, job.wanted, &handed, progress).await;
@@ -202,11 +245,16 @@ async fn publish_region(job: &Job<'_>, dry_run: bool, progress: &Progress) -> Re
         published,
         dedupe: Some(found.search),
         steps: [
-            Step::new(StepName::Package, StepStatus::Ok, None),
-            Step::new(StepName::Publish, publish, None),
-            grant_step(&grants),
+            Some(Step::new(StepName::Package, StepStatus::Ok, None)),
+            job.signer.map(|s| {
+                let detail = Some(format!("profile version {}", s.profile.version_arn));
+                Step::new(StepName::Sign, publish, detail)
+            }),
+            Some(Step::new(StepName::Publish, publish, None)),
+            Some(grant_step(&grants)),
         ]
         .into_iter()
+        .flatten()
         .chain(deliver::stage_steps(&stage_accounts))
         .collect(),
         grants,
@@ -222,7 +270,7 @@ async fn publish_region(job: &Job<'_>, dry_run: bool, progress: &Progress) -> Re
 async fn plan(
     api: &LayerApi,
     job: &Job<'_>,
-    found: dedupe::Found,
+    found: once::Found,
     notes: Vec<String>,
     progress: &Progress,
 ) -> Result<Plan> {
@@ -242,113 +290,16 @@ async fn plan(
             ..Plan::new(PlanCommand::Publish, PlanAction::Publish, header)
         },
     };
-    plan.code_sha256 = Some(job.packaged.archive.code_sha256.clone());
+    if found.version.is_none() {
+        plan.code_sha256 = Some(job.packaged.archive.code_sha256.clone());
+    }
     plan.dedupe = Some(found.search);
     plan.notes = notes;
-    Ok(plan)
-}
-
-/// PublishLayerVersion is not idempotent. Before any retry, look for the version a lost
-/// response may have created; after publishing, defer to an older twin a concurrent run made,
-/// deleting only this run's own duplicate.
-async fn publish_once(
-    api: &LayerApi,
-    job: &Job<'_>,
-    identity: &Identity,
-    notes: &mut Vec<String>,
-    progress: &Progress,
-) -> Result<(Version, bool)> {
-    let packaged = job.packaged;
-    let layer = &packaged.layer;
-    let description =
-        dedupe::description(layer.description.as_deref(), &identity.code_sha256, job.run);
-    let staged = stage(api, job, progress).await?;
-    let input = PublishInput {
-        content: match &staged {
-            Some(location) => Content::S3(location),
-            None => Content::Zip(&packaged.archive.bytes),
-        },
-        description: &description,
-        license: layer.license.as_deref(),
-        runtimes: &layer.compatible_runtimes,
-        architectures: &packaged.architectures,
-    };
-    let max = api.aws.max_attempts;
-    let mut attempt = 1;
-    let step = progress.step(format!(
-        "publishing {} ({})",
-        layer.name,
-        output::human_size(packaged.archive.bytes.len() as u64)
-    ));
-    let (created, own) = loop {
-        match api.publish_attempt(&input).await {
-            Ok(version) => break (version, true),
-            Err(err) if aws::is_transient(&err) && attempt < max => {
-                progress.warn(format!(
-                    "lambda:PublishLayerVersion attempt {attempt} of {max} failed ({}); checking whether it went through before retrying",
-                    aws::sdk_error("lambda:PublishLayerVersion", &layer.name, err)
-                ));
-                tokio::time::sleep(backoff(attempt)).await;
-                if let Some(version) = dedupe::find(api, identity).await?.version {
-                    notes.push(format!(
-                        "publish attempt {attempt} may have reached Lambda although its response was lost; using version {} instead of publishing again",
-                        version.number
-                    ));
-                    break (version, false);
-                }
-                attempt += 1;
-            }
-            Err(err) => {
-                step.fail();
-                let resource = format!("layer {} in {}", layer.name, api.aws.region);
-                return Err(aws::sdk_error("lambda:PublishLayerVersion", &resource, err));
-            }
-        }
-    };
-    check_hash(&created, &identity.code_sha256)?;
-    step.finish(format!("using version {}", created.number));
-    let number = created.number;
-    let survivor = dedupe::settle(api, created, own, identity, job.run, notes).await?;
-    if survivor.number != number {
-        progress.info(format!(
-            "  another run published the same content first; using version {}",
-            survivor.number
+    if let (Some(signer), None) = (job.signer, &plan.version) {
+        plan.notes.push(format!(
+            "would sign the zip with profile version {} before publishing; the signed zip's CodeSha256 is known only then",
+            signer.profile.version_arn
         ));
     }
-    let published = own && survivor.number == number
-        || dedupe::read_marker(&survivor.description).and_then(|m| m.run) == Some(job.run);
-    Ok((survivor, published))
-}
-
-/// Zips over the direct-upload limit, and every zip of a layer with `s3-bucket`, go up to S3
-/// first (in the layer's region); a zip the bucket already holds is not sent again.
-async fn stage(
-    api: &LayerApi,
-    job: &Job<'_>,
-    progress: &Progress,
-) -> Result<Option<crate::aws::s3::Location>> {
-    let layer = &job.packaged.layer;
-    let archive = &job.packaged.archive;
-    let region = &api.aws.region;
-    // Packaging already refused a zip over the direct-upload limit without a bucket.
-    let Some(bucket) = layer.bucket(region, &job.session.caller().account) else {
-        return Ok(None);
-    };
-    let client = job.session.s3(region);
-    crate::aws::s3::stage(&client, &bucket, &layer.name, archive, progress)
-        .await
-        .map(Some)
-}
-
-fn check_hash(version: &Version, code: &str) -> Result<()> {
-    match version.code_sha256.as_deref() {
-        Some(remote) if remote == code => Ok(()),
-        remote => Err(Error::new(Kind::Guard, format!("Lambda reports CodeSha256 {} for the new version {}, but the local zip is {code}; the upload was altered on the way", remote.unwrap_or("(none)"), version.arn)).fix("delete that version and publish again")),
-    }
-}
-
-/// Exponential backoff with full jitter, capped at 20 s.
-fn backoff(attempt: u32) -> Duration {
-    let cap_ms = (200u64 << attempt.min(7)).min(20_000);
-    Duration::from_millis(fastrand::u64(cap_ms / 2..=cap_ms))
+    Ok(plan)
 }

@@ -221,6 +221,7 @@ fn version_status(
         created: version.created.clone(),
         matches_local_zip,
         code_sha256: version.code_sha256.clone(),
+        signature: version.signature(),
         stages,
         stale_statements: ours,
         other_statements: others,

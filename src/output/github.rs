@@ -509,6 +509,7 @@ mod tests {
             runtimes: &[],
             architectures: &[],
             license: None,
+            signature: None,
         };
         let header = ("demo", "eu-central-1", "123456789012");
         Manifest {

@@ -74,6 +74,9 @@ fn manifest(m: &Manifest, file: Option<&std::path::Path>, progress: &Progress) {
         h.name, m.version, h.region, h.account
     ));
     progress.info(format!("  CodeSha256  {}", m.code_sha256));
+    if let Some(signature) = &m.signature {
+        progress.info(format!("  signed by   {}", signature.profile_version_arn));
+    }
     if let Some(file) = file {
         progress.info(format!("  manifest    {}", file.display()));
     }
@@ -184,6 +187,12 @@ fn version(h: &Header, v: &VersionStatus) -> Vec<String> {
         v.created,
         v.code_sha256.as_deref().unwrap_or("?")
     )];
+    if let Some(signature) = &v.signature {
+        out.push(format!(
+            "  signed     by profile version {} (job {})",
+            signature.profile_version_arn, signature.job_arn
+        ));
+    }
     if let Some(older) = v.twin_of {
         out.push(format!(
             "  twin       same content and metadata as version {older}, which publish reuses; deploy that one"

@@ -109,6 +109,8 @@ pub struct RawLayer {
     pub stage_role: Option<String>,
     /// The SSM parameter in each stage account and region that holds the LayerVersionArn.
     pub parameter: Option<String>,
+    pub signing_profile: Option<String>,
+    pub profile_owner: Option<String>,
     pub stages: Option<BTreeMap<String, RawStage>>,
     pub architectures: Option<BTreeMap<String, RawArch>>,
     /// Environment variables every build of the layer gets.
@@ -177,6 +179,8 @@ pub struct LayerConfig {
     pub role_arn: Option<String>,
     /// Bucket template for uploads through S3 (`{region}` and `{account}` are filled in).
     pub s3_bucket: Option<String>,
+    /// `signing-profile` (and `profile-owner`): sign each zip with AWS Signer before publishing.
+    pub signing: Option<Signing>,
     pub stages: BTreeMap<String, Stage>,
     /// Where `include` was written (the package's table or the workspace's), for errors.
     pub include_origin: KeyOrigin,
@@ -188,6 +192,14 @@ pub struct LayerConfig {
     pub target: Option<String>,
     /// `build-env`, placeholders filled in once the layer has one architecture.
     pub build_env: BTreeMap<String, String>,
+}
+
+/// The AWS Signer profile that signs the layer's zips: StartSigningJob and GetSigningProfile
+/// take a profile by name, with the owner's account for a profile of another account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signing {
+    pub profile: String,
+    pub owner: Option<String>,
 }
 
 /// The file and table a key was written in.
@@ -244,7 +256,7 @@ type Rule = fn(&str) -> std::result::Result<(), String>;
 
 /// Key-by-key checks that need no other table.
 pub fn validate_raw(raw: &RawLayer, src: &Source) -> Result<()> {
-    let singles: [(&Option<String>, Rule, &str); 9] = [
+    let singles: [(&Option<String>, Rule, &str); 11] = [
         (&raw.name, limits::name_template, "name"),
         (&raw.description, limits::text_template, "description"),
         (&raw.license, limits::license, "license"),
@@ -254,6 +266,12 @@ pub fn validate_raw(raw: &RawLayer, src: &Source) -> Result<()> {
         (&raw.s3_bucket, limits::bucket_template, "s3-bucket"),
         (&raw.stage_role, limits::stage_role_template, "stage-role"),
         (&raw.parameter, limits::parameter_template, "parameter"),
+        (
+            &raw.signing_profile,
+            limits::signing_profile,
+            "signing-profile",
+        ),
+        (&raw.profile_owner, limits::account, "profile-owner"),
     ];
     for (value, rule, key) in singles {
         if let Some(value) = value {
@@ -450,10 +468,37 @@ pub fn merge(workspace: RawLayer, package: RawLayer) -> RawLayer {
         s3_bucket: package.s3_bucket.or(workspace.s3_bucket),
         stage_role: package.stage_role.or(workspace.stage_role),
         parameter: package.parameter.or(workspace.parameter),
+        signing_profile: package.signing_profile.or(workspace.signing_profile),
+        profile_owner: package.profile_owner.or(workspace.profile_owner),
         stages,
         architectures: package.architectures.or(workspace.architectures),
         build_env: package.build_env.or(workspace.build_env),
     }
+}
+
+/// `signing-profile` (a name, or a profile ARN that also names the owner) with `profile-owner`;
+/// signing needs `s3-bucket`, since Signer reads and writes S3 objects only.
+fn signing(raw: &RawLayer, src: &Source) -> Result<Option<Signing>> {
+    let Some(profile) = &raw.signing_profile else {
+        if raw.profile_owner.is_some() {
+            return Err(src.err(
+                "profile-owner",
+                "is set without signing-profile; name the profile to sign with, or remove the key",
+            ));
+        }
+        return Ok(None);
+    };
+    if raw.s3_bucket.is_none() {
+        return Err(src.err("signing-profile", "needs s3-bucket: AWS Signer signs an S3 object version, so set s3-bucket to a bucket with versioning enabled in the layer's region"));
+    }
+    let (profile, from_arn) = limits::signing_profile_parts(profile);
+    let owner = match (from_arn, &raw.profile_owner) {
+        (Some(a), Some(b)) if a != *b => {
+            return Err(src.err("profile-owner", format!("is {b}, but signing-profile is a profile ARN of account {a}; remove profile-owner or make them agree")));
+        }
+        (a, b) => a.or(b.clone()),
+    };
+    Ok(Some(Signing { profile, owner }))
 }
 
 /// What a cargo package contributes besides its metadata table.
@@ -470,6 +515,7 @@ pub struct PackageInfo<'a> {
 /// Turn the merged table into a checked configuration for one package.
 pub fn resolve(raw: RawLayer, pkg: &PackageInfo, src: &Source) -> Result<LayerConfig> {
     let kind = raw.kind.unwrap_or(LayerKind::Extension);
+    let signing = signing(&raw, src)?;
     let name = match raw.name {
         Some(name) => name,
         None => {
@@ -528,6 +574,7 @@ pub fn resolve(raw: RawLayer, pkg: &PackageInfo, src: &Source) -> Result<LayerCo
         artifacts_account: raw.artifacts_account,
         role_arn: raw.role_arn,
         s3_bucket: raw.s3_bucket,
+        signing,
         stages,
         include_origin: KeyOrigin {
             file: src.file.to_path_buf(),

@@ -365,6 +365,40 @@ pub fn parameter_name(name: &str) -> Check {
     Ok(())
 }
 
+/// A Signer profile name (2-64 letters, digits and '_'), or its ARN
+/// (`arn:aws:signer:REGION:ACCOUNT:/signing-profiles/NAME`).
+pub fn signing_profile(value: &str) -> Check {
+    let (name, _) = signing_profile_parts(value);
+    let name_ok = (2..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let arn_ok = !value.starts_with("arn:") || signing_profile_arn(value).is_some();
+    if name_ok && arn_ok {
+        return Ok(());
+    }
+    Err(format!(
+        "\"{value}\" is not a signing profile; use the profile's name (2-64 letters, digits and '_', e.g. \"LayerSigner\") or its ARN, arn:aws:signer:REGION:ACCOUNT:/signing-profiles/NAME"
+    ))
+}
+
+/// The profile's name and, for an ARN, the account that owns it.
+pub fn signing_profile_parts(value: &str) -> (String, Option<String>) {
+    match signing_profile_arn(value) {
+        Some((account, name)) => (name.to_string(), Some(account.to_string())),
+        None => (value.to_string(), None),
+    }
+}
+
+fn signing_profile_arn(value: &str) -> Option<(&str, &str)> {
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "signer", _, account, resource] if is_account(account) => {
+            let name = resource.strip_prefix("/signing-profiles/")?;
+            (!name.is_empty() && !name.contains('/')).then_some((*account, name))
+        }
+        _ => None,
+    }
+}
+
 pub fn stage_name(name: &str) -> Check {
     if name.is_empty() || name.len() > MAX_STAGE_NAME || !name.chars().all(is_name_char) {
         return Err(format!(

@@ -20,6 +20,7 @@ fn every_test_named_in_docs_errors_md_exists() {
         "regions",
         "hints",
         "real_projects",
+        "signing",
     ]
     .iter()
     .map(|f| std::fs::read_to_string(root.join(format!("tests/it/{f}.rs"))).unwrap())
@@ -262,6 +263,7 @@ fn the_readme_lists_the_manifest_fields_of_the_schema() {
             "BuildInputs",
             "StageAccount",
             "Parameter",
+            "Signature",
         ],
         // The file names and the Cargo.toml key around them.
         &["target", "layer", "json", "cargo-layer", "regions"],

@@ -29,6 +29,7 @@ mod regions;
 mod release;
 mod replay;
 mod scale;
+mod signing;
 mod size_limits;
 mod source_date_epoch;
 mod stages;

@@ -21,6 +21,7 @@ use cargo_layer::aws::dedupe;
 use cargo_layer::aws::grant::{self, Wanted};
 use cargo_layer::aws::layers::{LayerApi, Version};
 use cargo_layer::aws::policy::Grantee;
+use cargo_layer::commands::once;
 use cargo_layer::output::progress::Progress;
 use cargo_layer::schema::GrantStatus as Status;
 
@@ -196,6 +197,15 @@ fn identity() -> dedupe::Identity {
     dedupe::Identity::new(CODE, &[], &[], None)
 }
 
+/// The artifact of an unsigned layer whose zip is `CODE`.
+fn artifact() -> once::Artifact<'static> {
+    once::Artifact {
+        identity: identity(),
+        sha256: "",
+        signer: None,
+    }
+}
+
 fn item(version: i64, description: &str) -> LayerVersionsListItem {
     LayerVersionsListItem::builder()
         .version(version)
@@ -252,7 +262,7 @@ fn dedupe_follows_next_marker_across_pages() {
         aws,
         name: LAYER.into(),
     };
-    let found = block_on(dedupe::find(&layer, &identity())).unwrap();
+    let found = block_on(once::find(&layer, &artifact())).unwrap();
     assert_eq!(found.version.unwrap().number, 50);
     assert_eq!(found.search.versions_listed, 51);
     assert_eq!(
@@ -281,11 +291,11 @@ fn the_fallback_scan_of_unmarked_versions_is_bounded_and_reported() {
         aws,
         name: LAYER.into(),
     };
-    let found = block_on(dedupe::find(&layer, &identity())).unwrap();
+    let found = block_on(once::find(&layer, &artifact())).unwrap();
     assert!(found.version.is_none());
-    assert_eq!(get.num_calls(), dedupe::FALLBACK_SCAN);
-    assert_eq!(found.search.unmarked_checked, dedupe::FALLBACK_SCAN);
-    assert_eq!(found.search.unmarked_unchecked, 15 - dedupe::FALLBACK_SCAN);
+    assert_eq!(get.num_calls(), once::FALLBACK_SCAN);
+    assert_eq!(found.search.unmarked_checked, once::FALLBACK_SCAN);
+    assert_eq!(found.search.unmarked_unchecked, 15 - once::FALLBACK_SCAN);
 }
 
 #[test]
@@ -302,7 +312,7 @@ fn a_layer_that_was_never_published_has_no_versions() {
         aws,
         name: LAYER.into(),
     };
-    let found = block_on(dedupe::find(&layer, &identity())).unwrap();
+    let found = block_on(once::find(&layer, &artifact())).unwrap();
     assert!(found.version.is_none());
     assert_eq!(found.search.versions_listed, 0);
 }
@@ -321,7 +331,7 @@ fn access_denied_names_the_action_and_points_at_the_iam_policy() {
         aws,
         name: LAYER.into(),
     };
-    let err = block_on(dedupe::find(&layer, &identity())).err().unwrap();
+    let err = block_on(once::find(&layer, &artifact())).err().unwrap();
     assert_eq!(err.exit_code(), 7);
     assert!(
         err.to_string().contains("allow `lambda:ListLayerVersions`"),
@@ -370,11 +380,11 @@ impl Settling {
     /// `settle` for `candidate` as `run` sees it: the survivor and the notes.
     fn settle(&self, candidate: Version, own: bool, run: &str) -> (i64, Vec<String>) {
         let mut notes = Vec::new();
-        let survivor = block_on(dedupe::settle(
+        let survivor = block_on(once::settle(
             &self.layer,
             candidate,
             own,
-            &identity(),
+            &artifact(),
             run,
             &mut notes,
         ))

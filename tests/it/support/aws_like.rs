@@ -12,7 +12,8 @@
 //!    or `*`. Anything else, a version that does not exist included, is `AccessDeniedException`;
 //!    every other operation on another account's layer is denied too. moto lacks
 //!    GetLayerVersionByArn (it answers 200 with an empty body); this layer answers it.
-//! 3. **S3's CompleteMultipartUpload** answer gets AWS's root element.
+//! 3. **S3's CompleteMultipartUpload and GetBucketVersioning** answers get AWS's root element.
+//! 4. **Signing**: Signer's jobs, signed versions and `S3ObjectVersion` ([`super::signing_jobs`]).
 //!
 //! Failing one region's calls and recording calls are the [`super::proxy`]'s part.
 
@@ -26,7 +27,7 @@ use hyper::{Method, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 
-use super::Reply;
+use super::{Reply, signing_jobs};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -42,7 +43,7 @@ impl Answer {
     }
 
     /// Replace the body (moto's HEAD answers keep their length header otherwise).
-    fn with_body(mut self, body: Bytes) -> Answer {
+    pub fn with_body(mut self, body: Bytes) -> Answer {
         self.head
             .headers
             .insert(hyper::header::CONTENT_LENGTH, body.len().into());
@@ -128,6 +129,9 @@ pub fn caller(parts: &Parts) -> Caller {
 /// Answer one request as AWS would, with moto at `upstream` (host:port) behind.
 pub async fn answer(upstream: &str, parts: Parts, body: Bytes) -> Reply {
     let caller = caller(&parts);
+    if let Some(reply) = signing_jobs::answer(upstream, &parts, &body, &caller).await {
+        return reply;
+    }
     let path = parts.uri.path().to_string();
     if let Some(rest) = path.strip_prefix("/2018-10-31/layers/") {
         let call = LayerCall::parse(parts.method.clone(), rest);
@@ -219,7 +223,11 @@ async fn layer_call(
         );
         return paged(upstream, parts, body, listing, PAGE, Listing::Versions).await;
     }
-    Ok(forward(upstream, parts, body).await?.into_response())
+    if call.method == Method::POST && call.rest == 2 {
+        return signing_jobs::publish_version(upstream, &parts, &body).await;
+    }
+    let answer = forward(upstream, parts, body).await?;
+    Ok(signing_jobs::with_signature(answer).into_response())
 }
 
 fn operation_action(call: &LayerCall) -> String {
@@ -276,9 +284,8 @@ async fn read_as_owner(
         }
     }
     let path = format!("/2018-10-31/layers/{name}/versions/{version}");
-    Ok(send(upstream, &parts, Method::GET, &path, &owner_key)
-        .await?
-        .into_response())
+    let answer = send(upstream, &parts, Method::GET, &path, &owner_key).await?;
+    Ok(signing_jobs::with_signature(answer).into_response())
 }
 
 /// An access key that acts as `account`: the caller's own, or one learned from AssumeRole.
@@ -671,18 +678,25 @@ pub async fn forward(upstream: &str, parts: Parts, body: Bytes) -> Result<Answer
     Ok(Answer { head, body })
 }
 
-/// moto names the root of S3's CompleteMultipartUpload answer `...Response`; AWS (and the SDK's
-/// parser) say `CompleteMultipartUploadResult`.
+/// Root elements moto names `...Response` where AWS (and the SDK's parser) use another name:
+/// S3's CompleteMultipartUpload and GetBucketVersioning answers.
+const ROOTS: [(&str, &str); 2] = [
+    (
+        "CompleteMultipartUploadResponse",
+        "CompleteMultipartUploadResult",
+    ),
+    ("GetBucketVersioningResponse", "VersioningConfiguration"),
+];
+
 fn in_aws_form(answer: Answer) -> Answer {
-    const MOTO: &str = "CompleteMultipartUploadResponse";
-    if !answer
-        .body
-        .windows(MOTO.len())
-        .any(|w| w == MOTO.as_bytes())
-    {
+    let Some((moto, aws)) = ROOTS.iter().find(|(moto, _)| {
+        answer
+            .body
+            .windows(moto.len())
+            .any(|w| w == moto.as_bytes())
+    }) else {
         return answer;
-    }
-    let fixed =
-        String::from_utf8_lossy(&answer.body).replace(MOTO, "CompleteMultipartUploadResult");
+    };
+    let fixed = String::from_utf8_lossy(&answer.body).replace(moto, aws);
     answer.with_body(Bytes::from(fixed))
 }

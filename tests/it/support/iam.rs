@@ -34,6 +34,11 @@ pub fn needs(operation: &str) -> Needs {
         "AddLayerVersionPermission" => Needs::Action("lambda:AddLayerVersionPermission"),
         "RemoveLayerVersionPermission" => Needs::Action("lambda:RemoveLayerVersionPermission"),
         "HeadObject" => Needs::Action("s3:GetObject"),
+        "HeadObjectVersion" => Needs::Action("s3:GetObjectVersion"),
+        "GetBucketVersioning" => Needs::Action("s3:GetBucketVersioning"),
+        "GetSigningProfile" => Needs::Action("signer:GetSigningProfile"),
+        "StartSigningJob" => Needs::Action("signer:StartSigningJob"),
+        "DescribeSigningJob" => Needs::Action("signer:DescribeSigningJob"),
         "PutObject" | "CreateMultipartUpload" | "UploadPart" | "CompleteMultipartUpload" => {
             Needs::Action("s3:PutObject")
         }
@@ -63,7 +68,8 @@ pub fn not_allowed<'a>(
 }
 
 /// Every action the policy grants, from the real binary's `iam-policy` for a layer with
-/// `s3-bucket` set (so the S3 upload statement is there too); run once per test binary.
+/// `s3-bucket` and `signing-profile` set (so the S3 upload and signing statements are there
+/// too); run once per test binary.
 pub fn granted() -> &'static BTreeSet<String> {
     static GRANTED: OnceLock<BTreeSet<String>> = OnceLock::new();
     GRANTED.get_or_init(|| {
@@ -71,7 +77,7 @@ pub fn granted() -> &'static BTreeSet<String> {
             (
                 "Cargo.toml",
                 &fixture_manifest(
-                    "[package.metadata.layer]\nkind = \"files\"\ninclude = [{ from = \"config/*\", to = \"config/\" }]\nregion = \"eu-central-1\"\nartifacts-account = \"111111111111\"\ns3-bucket = \"artifacts-{account}-{region}\"",
+                    "[package.metadata.layer]\nkind = \"files\"\ninclude = [{ from = \"config/*\", to = \"config/\" }]\nregion = \"eu-central-1\"\nartifacts-account = \"111111111111\"\ns3-bucket = \"artifacts-{account}-{region}\"\nsigning-profile = \"LayerSigner\"",
                 ),
             ),
             ("config/settings.txt", "x\n"),
@@ -87,6 +93,10 @@ pub fn granted() -> &'static BTreeSet<String> {
         assert!(
             actions.contains("s3:PutObject"),
             "the policy for a layer with s3-bucket grants the upload: {actions:?}"
+        );
+        assert!(
+            actions.contains("signer:StartSigningJob"),
+            "the policy for a layer with signing-profile grants signing: {actions:?}"
         );
         actions
     })

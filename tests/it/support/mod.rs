@@ -10,6 +10,7 @@ pub mod iam;
 pub mod moto;
 pub mod proxy;
 pub mod runner;
+pub mod signing_jobs;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -422,6 +422,37 @@ impl Lambda {
         })
     }
 
+    /// PublishLayerVersion from one S3 object version: the CodeSha256 Lambda reports, or the
+    /// error code.
+    pub fn publish_from_s3(
+        &self,
+        layer: &str,
+        bucket: &str,
+        key: &str,
+        version: &str,
+    ) -> Result<String, String> {
+        self.rt.block_on(async {
+            self.client
+                .publish_layer_version()
+                .layer_name(layer)
+                .content(
+                    aws_sdk_lambda::types::LayerVersionContentInput::builder()
+                        .s3_bucket(bucket)
+                        .s3_key(key)
+                        .s3_object_version(version)
+                        .build(),
+                )
+                .send()
+                .await
+                .map(|out| out.content().unwrap().code_sha256().unwrap().to_string())
+                .map_err(|e| {
+                    aws_sdk_lambda::error::ProvideErrorMetadata::code(&e)
+                        .unwrap_or("Unknown")
+                        .to_string()
+                })
+        })
+    }
+
     /// The compatible runtimes AWS holds for a version.
     pub fn runtimes(&self, layer: &str, version: i64) -> Vec<String> {
         self.get(layer, version)
@@ -430,4 +461,119 @@ impl Lambda {
             .map(|r| r.as_str().to_string())
             .collect()
     }
+}
+
+/// An AWS Signer client acting as `account` in `region`, straight against moto.
+fn signer_as(account: &str, region: &str) -> aws_sdk_signer::Client {
+    block_on(async {
+        let config = config_as(account).await;
+        aws_sdk_signer::Client::from_conf(
+            aws_sdk_signer::config::Builder::from(&config)
+                .region(aws_config::Region::new(region.to_string()))
+                .build(),
+        )
+    })
+}
+
+/// Create signing profile `name` for `platform` as `account` in REGION; its version ARN.
+pub fn signing_profile(account: &str, name: &str, platform: &str) -> String {
+    let signer = signer_as(account, REGION);
+    block_on(async {
+        signer
+            .put_signing_profile()
+            .profile_name(name)
+            .platform_id(platform)
+            .send()
+            .await
+            .expect("signer:PutSigningProfile against moto")
+            .profile_version_arn()
+            .unwrap()
+            .to_string()
+    })
+}
+
+/// CancelSigningProfile, as an administrator would revoke a profile for new signatures.
+pub fn cancel_signing_profile(account: &str, name: &str) {
+    let signer = signer_as(account, REGION);
+    block_on(async {
+        signer
+            .cancel_signing_profile()
+            .profile_name(name)
+            .send()
+            .await
+            .expect("signer:CancelSigningProfile against moto");
+    });
+}
+
+/// The object versions of `bucket` under `prefix`, as `account`.
+pub fn object_versions(account: &str, bucket: &str, prefix: &str) -> Vec<String> {
+    block_on(async {
+        let config = config_as(account).await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .region(aws_config::Region::new(REGION))
+                .force_path_style(true)
+                .build(),
+        );
+        let out = s3
+            .list_object_versions()
+            .bucket(bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .expect("s3:ListObjectVersions against moto");
+        out.versions()
+            .iter()
+            .map(|v| {
+                format!(
+                    "{}@{}",
+                    v.key().unwrap_or_default(),
+                    v.version_id().unwrap_or_default()
+                )
+            })
+            .collect()
+    })
+}
+
+/// Delete one object version of `bucket` as `account` (what a lifecycle rule or a person does).
+pub fn delete_object_version(account: &str, bucket: &str, key: &str, version: &str) {
+    block_on(async {
+        let config = config_as(account).await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .region(aws_config::Region::new(REGION))
+                .force_path_style(true)
+                .build(),
+        );
+        s3.delete_object()
+            .bucket(bucket)
+            .key(key)
+            .version_id(version)
+            .send()
+            .await
+            .expect("s3:DeleteObject against moto");
+    });
+}
+
+/// PutObject as `account`: the new object version's id.
+pub fn put_object(account: &str, bucket: &str, key: &str, body: Vec<u8>) -> String {
+    block_on(async {
+        let config = config_as(account).await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .region(aws_config::Region::new(REGION))
+                .force_path_style(true)
+                .build(),
+        );
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .expect("s3:PutObject against moto")
+            .version_id()
+            .unwrap()
+            .to_string()
+    })
 }

@@ -63,6 +63,19 @@ impl Call {
         )
     }
 
+    /// Any call that changes state: Lambda's, S3 uploads and signing jobs.
+    pub fn is_write(&self) -> bool {
+        self.is_lambda_write()
+            || matches!(
+                self.operation.as_str(),
+                "PutObject"
+                    | "CreateMultipartUpload"
+                    | "UploadPart"
+                    | "CompleteMultipartUpload"
+                    | "StartSigningJob"
+            )
+    }
+
     pub fn is_lambda(&self) -> bool {
         self.operation.contains("Layer")
     }
@@ -414,6 +427,18 @@ pub fn operation(method: &str, uri: &hyper::Uri, target: Option<&str>, body: &[u
         ("GET", "/2015-03-31/functions") => return "ListFunctions".into(),
         _ => {}
     }
+    match (method, path.trim_end_matches('/')) {
+        ("GET", p) if p.starts_with("/signing-profiles/") => return "GetSigningProfile".into(),
+        ("PUT", p) if p.starts_with("/signing-profiles/") => return "PutSigningProfile".into(),
+        ("DELETE", p) if p.starts_with("/signing-profiles/") => {
+            return "CancelSigningProfile".into();
+        }
+        ("POST", "/signing-jobs") => return "StartSigningJob".into(),
+        ("GET", p) if p.starts_with("/signing-jobs/") => return "DescribeSigningJob".into(),
+        ("GET", _) if has("versioning") => return "GetBucketVersioning".into(),
+        ("PUT", _) if has("versioning") => return "PutBucketVersioning".into(),
+        _ => {}
+    }
     if let Some(rest) = path.strip_prefix("/2018-10-31/layers/") {
         let parts: Vec<&str> = rest.split('/').collect();
         let op = match (method, parts.len()) {
@@ -430,6 +455,7 @@ pub fn operation(method: &str, uri: &hyper::Uri, target: Option<&str>, body: &[u
     }
     if path.matches('/').count() >= 2 && !path.ends_with('/') {
         let op = match method {
+            "HEAD" if has("versionId") => Some("HeadObjectVersion"),
             "HEAD" => Some("HeadObject"),
             "PUT" if has("partNumber") => Some("UploadPart"),
             "PUT" => Some("PutObject"),
