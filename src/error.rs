@@ -57,12 +57,12 @@ pub const EXIT_CODES: &[(u8, &str, &str)] = &[
     (
         exit::PARTIAL,
         "partial",
-        "Partial: the version is in place but some grants failed (see the manifest).",
+        "Partial: the version is in place but some grants failed, or a stage account cannot use it or was not handed it (see the manifest); `verify` when a stage account cannot.",
     ),
     (
         exit::GUARD,
         "guard",
-        "Guard: the version in AWS is not the one the manifest/ARN names (hash, layer, region, account, partition).",
+        "Guard: the version in AWS is not the one the manifest/ARN names (hash, signature, layer, region, account, partition), or it skipped the stage `after` names.",
     ),
     (exit::INTERRUPTED, "interrupted", "Interrupted (Ctrl-C)."),
 ];

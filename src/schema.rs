@@ -415,7 +415,8 @@ pub enum ParameterStatus {
     Written,
     /// It already names the version; nothing was written.
     Present,
-    /// Not written, because the account cannot use the version.
+    /// Not written (or, from `verify`, not read): the account cannot use the version, or no
+    /// session reached it.
     Skipped,
     Failed,
     /// From `verify`: it names another value (`value`).

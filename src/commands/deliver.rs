@@ -342,13 +342,13 @@ fn skipped(name: String, mode: Mode) -> Parameter {
             name,
             ParameterStatus::Skipped,
             None,
-            Some("not written: the account cannot use the version".into()),
+            Some("not written while the account cannot use the version".into()),
         ),
         Mode::Check => parameter(
             name,
-            ParameterStatus::Failed,
+            ParameterStatus::Skipped,
             None,
-            Some("not read: no session in the account".into()),
+            Some("not read without a session in the account".into()),
         ),
     }
 }

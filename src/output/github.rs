@@ -119,11 +119,46 @@ fn outputs(run: &Run) -> Vec<(&'static str, String)> {
         }
     }
     outputs.extend(last.unwrap_or_default());
+    outputs.extend(stage_outputs(run));
     if !layers.is_empty() {
         let map = serde_json::to_string(&layers).expect("a map serializes");
         outputs.push(("layers", map));
     }
     outputs
+}
+
+/// With stage roles: every stage account in every region, and whether all of them can use the
+/// version and hold its ARN (`verified`).
+fn stage_outputs(run: &Run) -> Vec<(&'static str, String)> {
+    let mut seen = Vec::new();
+    for delivered in &run.results {
+        let (header, accounts) = match &delivered.outcome {
+            Outcome::Manifest(m) => (&m.header, &m.stage_accounts),
+            Outcome::Verify(v) => (&v.header, &v.stage_accounts),
+            _ => continue,
+        };
+        seen.extend(accounts.iter().map(|a| (header.region.as_str(), a)));
+    }
+    if seen.is_empty() {
+        return Vec::new();
+    }
+    let verified = seen.iter().all(|(_, a)| a.is_done());
+    let list: Vec<serde_json::Value> = seen
+        .iter()
+        .map(|(region, a)| {
+            serde_json::json!({
+                "stage": a.stage,
+                "account": a.account,
+                "region": region,
+                "verified": a.verified,
+                "parameter": a.parameter.as_ref().map(|p| &p.name),
+            })
+        })
+        .collect();
+    vec![
+        ("verified", verified.to_string()),
+        ("stage-accounts", serde_json::Value::from(list).to_string()),
+    ]
 }
 
 fn manifest_outputs(m: &Manifest, file: Option<&Path>) -> Vec<(&'static str, String)> {

@@ -324,7 +324,7 @@ pub fn parameter_word(p: &Parameter) -> String {
     let word = match p.status {
         ParameterStatus::Written => "written",
         ParameterStatus::Present => "present",
-        ParameterStatus::Skipped => "not written",
+        ParameterStatus::Skipped => "skipped",
         ParameterStatus::Failed => "FAILED",
         ParameterStatus::Differs => "NAMES ANOTHER VALUE",
         ParameterStatus::Missing => "MISSING",

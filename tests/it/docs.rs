@@ -21,6 +21,7 @@ fn every_test_named_in_docs_errors_md_exists() {
         "hints",
         "real_projects",
         "signing",
+        "stages",
     ]
     .iter()
     .map(|f| std::fs::read_to_string(root.join(format!("tests/it/{f}.rs"))).unwrap())

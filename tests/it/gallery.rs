@@ -470,6 +470,50 @@ fn region_error() {
 }
 
 #[test]
+fn stage_accounts() {
+    // dev's account reads the version and is handed it; prod's second account cannot be reached.
+    let krate = gallery_crate();
+    let owner = format!("artifacts-account = \"{}\"", krate.account);
+    krate.edit(
+        &owner,
+        &format!("{owner}\nstage-role = \"arn:aws:iam::{{account}}:role/layer-consumer\"\nparameter = \"/layers/{{name}}\""),
+    );
+    krate.edit("organization = \"o-abcdefghij\"", "after = \"dev\"");
+    let stages = ["222222222222", "333333333333", "444444444444"];
+    krate.proxy().stage_accounts(&stages);
+    krate
+        .proxy()
+        .refuse_role("arn:aws:iam::444444444444:role/layer-consumer");
+    let endpoint = &moto().endpoint;
+    settings(&krate).bind(|| {
+        let publish = krate.run(endpoint, &["publish"]).success();
+        insta::assert_snapshot!("stage_accounts_publish", shown(&publish));
+        let promote = krate
+            .run(endpoint, &["promote", "--stage", "prod", "--version", "1"])
+            .failure();
+        insta::assert_snapshot!("stage_accounts_promote", shown(&promote));
+        insta::assert_snapshot!(
+            "stage_accounts_verify_github",
+            github(
+                &krate,
+                endpoint,
+                &[
+                    "verify",
+                    "--stage",
+                    "dev",
+                    "--stage",
+                    "prod",
+                    "--version",
+                    "1"
+                ]
+            )
+        );
+        let status = krate.run(endpoint, &["status", "--stage", "dev"]).success();
+        insta::assert_snapshot!("stage_accounts_status", shown(&status));
+    });
+}
+
+#[test]
 fn help() {
     for command in ["package", "promote"] {
         let run = crate::support::cargo_layer(&std::env::temp_dir())

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::support::load_error;
 use crate::support::moto::{self, create_bucket, fresh_account, lambda_as, moto};
 use crate::support::proxy::Proxy;
 use crate::support::signing_jobs::{fail_jobs, started};
@@ -322,27 +323,6 @@ fn promote_refuses_a_manifest_whose_version_is_unsigned_or_signed_by_another_pro
         line.contains("is signed by profile version") && line.contains("OtherSigner"),
         "{line}"
     );
-}
-
-/// `project::load` of a files layer whose table ends with `keys`: the error, in one line.
-fn load_error(keys: &str) -> cargo_layer::error::Error {
-    let krate = crate::support::TempCrate::new(&[
-        (
-            "Cargo.toml",
-            &crate::support::fixture_manifest(&format!(
-                "[package.metadata.layer]\nkind = \"files\"\ninclude = [{{ from = \"config/*\", to = \"config/\" }}]\n{keys}"
-            )),
-        ),
-        ("config/settings.txt", "x\n"),
-        ("src/lib.rs", ""),
-    ]);
-    let loaded = cargo_layer::project::load(&cargo_layer::project::Selection {
-        cargo_toml: Some(krate.manifest()),
-        packages: Vec::new(),
-    });
-    let error = loaded.err().expect("the configuration is refused");
-    assert_eq!(error.kind, cargo_layer::error::Kind::Config, "{error}");
-    error
 }
 
 #[test]

@@ -3,12 +3,12 @@
 //! its own SSM parameter; `verify` checks both without writing; `after` keeps a version from
 //! skipping a stage; `status --stage` shows what each account was handed.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::aws_like::join_organization;
 use crate::support::moto::{REGION, fresh_account, lambda_as, parameter};
 use crate::support::proxy::Proxy;
-use crate::support::{FilesCrate, error_line, json_lines, stderr};
+use crate::support::{FilesCrate, error_line, json_lines, load_error, stderr};
 
 const ROLE: &str = "arn:aws:iam::{account}:role/layer-consumer";
 
@@ -385,4 +385,124 @@ fn an_organization_stage_hands_off_to_its_named_accounts_and_an_outsider_is_deni
     );
     assert_eq!(grant["unverified"], "denied");
     assert!(error_line(&out).contains(&outsider));
+}
+
+#[test]
+fn stage_keys_are_checked_before_any_aws_call() {
+    let dev = "[package.metadata.layer.stages.dev]\naccounts = [\"222222222222\"]";
+    let cases = [
+        (
+            format!("stage-role = \"arn:aws:iam::{{acount}}:role/c\"\n{dev}"),
+            "package.metadata.layer.stage-role: \"arn:aws:iam::{acount}:role/c\" holds {acount}",
+        ),
+        (
+            format!("stage-role = \"layer-consumer\"\n{dev}"),
+            "package.metadata.layer.stage-role: \"layer-consumer\" is not an IAM role ARN",
+        ),
+        (
+            format!("stage-role = \"arn:aws:iam::111111111111:role/c\"\n{dev}"),
+            "is assumed in account 222222222222, but names a role of another account",
+        ),
+        (
+            format!("stage-role = \"{ROLE}\"\nparameter = \"/aws/layers/{{name}}\"\n{dev}"),
+            "package.metadata.layer.parameter: \"/aws/layers/{name}\": names starting with \"aws\"",
+        ),
+        (
+            format!("stage-role = \"{ROLE}\"\nparameter = \"layers/{{name}}\"\n{dev}"),
+            "a parameter hierarchy starts with '/'",
+        ),
+        (
+            format!("{dev}\nafter = \"tst\""),
+            "package.metadata.layer.stages.dev.after: names no stage: \"tst\"",
+        ),
+        (
+            format!("{dev}\nafter = \"prod\"\n[package.metadata.layer.stages.prod]\naccounts = [\"333333333333\"]\nafter = \"dev\""),
+            "makes a cycle (dev -> prod -> dev)",
+        ),
+        (
+            format!("{dev}\nparameter = \"/layers/x\""),
+            "package.metadata.layer.stages.dev.parameter: needs a role in the stage's accounts",
+        ),
+        (
+            "[package.metadata.layer.stages.shared]\norganization = \"o-abcdefghij\"\nhandoff-accounts = [\"2222\"]".to_string(),
+            "package.metadata.layer.stages.shared.handoff-accounts[0]: \"2222\" is not a 12-digit",
+        ),
+    ];
+    for (keys, expected) in cases {
+        let error = load_error(&keys).to_string();
+        assert!(error.contains(expected), "{keys}\n{error}");
+        assert_eq!(error.lines().count(), 1, "{error}");
+    }
+}
+
+/// `iam-policy` with the stage roles: the publisher may assume them, and `--stage-role` prints
+/// the role's permissions and trust, or a CloudFormation template that creates it.
+fn iam_policy(krate: &FilesCrate, args: &[&str]) -> Value {
+    let out = crate::support::cargo_layer(&krate.dir.path().join("target"))
+        .arg("iam-policy")
+        .args(args)
+        .arg("--manifest-path")
+        .arg(krate.manifest_path())
+        .output()
+        .unwrap();
+    crate::support::json(&out)
+}
+
+#[test]
+fn iam_policy_prints_what_the_stage_role_needs_and_a_template_that_creates_it() {
+    let (a, b) = (fresh_account(), fresh_account());
+    let krate = with_stages(&format!("dev = {{ accounts = [\"{a}\", \"{b}\"] }}"));
+    let layer = format!(
+        "arn:aws:lambda:{REGION}:{}:layer:{}",
+        krate.account, krate.name
+    );
+
+    let publisher = iam_policy(&krate, &[]);
+    let assume = publisher["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"] == "sts:AssumeRole")
+        .expect("the publisher may assume the stage roles");
+    assert_eq!(assume["Resource"], json!([stage_role(&a), stage_role(&b)]));
+
+    let role = iam_policy(&krate, &["--stage-role"]);
+    let principal = format!("arn:aws:iam::{}:root", krate.account);
+    assert_eq!(
+        role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"],
+        json!([principal])
+    );
+    let statements = role["PolicyDocument"]["Statement"].as_array().unwrap();
+    assert_eq!(statements[0]["Action"], "lambda:GetLayerVersion");
+    assert_eq!(statements[0]["Resource"], json!([format!("{layer}:*")]));
+    assert_eq!(
+        statements[1]["Resource"],
+        json!([format!(
+            "arn:aws:ssm:{REGION}:*:parameter/layers/{}",
+            krate.name
+        )])
+    );
+
+    // The template is one CloudFormation accepts (cfn-lint checks resources, properties and
+    // the IAM documents), and each stack names its own account.
+    let template = iam_policy(&krate, &["--stage-role", "--format", "cloudformation"]);
+    let resource = &template["Resources"]["StageRole1"];
+    assert_eq!(resource["Type"], "AWS::IAM::Role");
+    assert_eq!(resource["Properties"]["RoleName"], "layer-consumer");
+    let policy = &resource["Properties"]["Policies"][0]["PolicyDocument"];
+    assert_eq!(
+        policy["Statement"][1]["Resource"],
+        json!([{"Fn::Sub": format!("arn:aws:ssm:{REGION}:${{AWS::AccountId}}:parameter/layers/{}", krate.name)}])
+    );
+    let file = krate.dir.path().join("stage-role.json");
+    std::fs::write(&file, template.to_string()).unwrap();
+    let lint = std::process::Command::new(crate::support::venv_bin("cfn-lint"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        lint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lint.stdout)
+    );
 }

@@ -206,7 +206,7 @@ artifacts-account = "{account}"
     /// goes through this crate's recording proxy.
     pub fn command(&self, endpoint: &str, args: &[&str]) -> assert_cmd::Command {
         let endpoint = if endpoint == moto().endpoint {
-            &self.proxy.get_or_init(Proxy::start).endpoint
+            &self.proxy().endpoint
         } else {
             endpoint
         };
@@ -219,10 +219,36 @@ artifacts-account = "{account}"
         cmd
     }
 
+    /// The recording proxy runs aimed at moto go through.
+    pub fn proxy(&self) -> &Proxy {
+        self.proxy.get_or_init(Proxy::start)
+    }
+
     /// Replace `from` with `to` in the crate's Cargo.toml.
     pub fn edit(&self, from: &str, to: &str) {
         let text = std::fs::read_to_string(self.manifest_path()).unwrap();
         assert!(text.contains(from), "Cargo.toml has no {from:?}: {text}");
         std::fs::write(self.manifest_path(), text.replace(from, to)).unwrap();
     }
+}
+
+/// `project::load` of a files layer whose table ends with `keys`: the error, in one line.
+pub fn load_error(keys: &str) -> cargo_layer::error::Error {
+    let krate = TempCrate::new(&[
+        (
+            "Cargo.toml",
+            &fixture_manifest(&format!(
+                "[package.metadata.layer]\nkind = \"files\"\ninclude = [{{ from = \"config/*\", to = \"config/\" }}]\n{keys}"
+            )),
+        ),
+        ("config/settings.txt", "x\n"),
+        ("src/lib.rs", ""),
+    ]);
+    let loaded = cargo_layer::project::load(&cargo_layer::project::Selection {
+        cargo_toml: Some(krate.manifest()),
+        packages: Vec::new(),
+    });
+    let error = loaded.err().expect("the configuration is refused");
+    assert_eq!(error.kind, cargo_layer::error::Kind::Config, "{error}");
+    error
 }

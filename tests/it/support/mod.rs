@@ -24,7 +24,9 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 
-pub use fixtures::{FilesCrate, TempCrate, fixture_manifest, layer_config, layer_crate};
+pub use fixtures::{
+    FilesCrate, TempCrate, fixture_manifest, layer_config, layer_crate, load_error,
+};
 
 // ---- where things are ----
 
