@@ -1,8 +1,10 @@
 //! Everything that talks to AWS: the clients and credentials, the Lambda API handle for one
-//! layer, reading policies, granting, finding the version that holds an artifact, and S3.
+//! layer, reading policies, granting, finding the version that holds an artifact, S3, SSM, and
+//! what an account's functions run.
 
 pub mod client;
 pub mod dedupe;
+pub mod functions;
 pub mod grant;
 pub mod layers;
 pub mod policy;

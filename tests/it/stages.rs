@@ -14,7 +14,7 @@ const ROLE: &str = "arn:aws:iam::{account}:role/layer-consumer";
 
 /// A files layer whose stages (TOML under `[package.metadata.layer.stages]`) are reached
 /// through the stage role, each account handed `/layers/<name>`.
-fn with_stages(stages: &str) -> FilesCrate {
+pub(crate) fn with_stages(stages: &str) -> FilesCrate {
     let krate = FilesCrate::new(&fresh_account(), stages);
     let owner = format!("artifacts-account = \"{}\"", krate.account);
     krate.edit(
@@ -24,7 +24,7 @@ fn with_stages(stages: &str) -> FilesCrate {
     krate
 }
 
-fn stage_role(account: &str) -> String {
+pub(crate) fn stage_role(account: &str) -> String {
     ROLE.replace("{account}", account)
 }
 
