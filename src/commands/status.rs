@@ -99,7 +99,10 @@ fn check_where_used(layer: &LayerConfig) -> Result<()> {
         ),
     )
     .at(&layer.cargo_toml, "package.metadata.layer.stage-role")
-    .fix("set `stage-role` (a role in each stage account that may call lambda:ListFunctions; `cargo layer iam-policy --stage-role` prints it)"))
+    .fix(format!(
+        "set `stage-role` to a role in each stage account that may list its functions; {} prints what it needs",
+        crate::hint::command("iam-policy", &["--stage-role"])
+    )))
 }
 
 /// `--where-used`: the function versions of the stage accounts that use a version of the layer
