@@ -31,6 +31,20 @@ fn publish(krate: &FilesCrate, proxy: &Proxy, count: usize, stages: &[&str]) {
     }
 }
 
+/// The step summary a run writes in GitHub Actions.
+fn summary(krate: &FilesCrate, proxy: &Proxy, args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("summary.md");
+    krate
+        .command(&proxy.endpoint, args)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", dir.path().join("outputs"))
+        .env("GITHUB_STEP_SUMMARY", &path)
+        .assert()
+        .success();
+    std::fs::read_to_string(path).unwrap()
+}
+
 fn results(krate: &FilesCrate, proxy: &Proxy, args: &[&str]) -> (Vec<Value>, std::process::Output) {
     let mut all = args.to_vec();
     all.extend(["--message-format", "json"]);
@@ -157,6 +171,14 @@ fn where_used_lists_the_functions_of_two_stage_accounts_one_behind_an_alias() {
     );
     assert!(line("billing:$LATEST").contains("NOT GRANTED"), "{text}");
     assert!(line("billing").contains(&b), "{text}");
+
+    let md = summary(&krate, &proxy, &["status", "--where-used"]);
+    assert!(
+        md.contains(&format!(
+            "| dev | {a} | `orders:1` (alias live) | 1 | yes |"
+        )) && md.contains(&format!("| test | {b} | `billing:$LATEST` | 2 | **no** |")),
+        "{md}"
+    );
 }
 
 #[test]
@@ -278,16 +300,12 @@ fn a_stage_account_that_cannot_be_looked_into_is_named_and_prune_finishes_the_ot
         [5, 3, 2, 1]
     );
 
-    let human = krate
-        .run(&proxy.endpoint, &["prune", "--keep", "1", "--dry-run"])
-        .success();
-    assert!(
-        stdout(&human).contains(&format!(
-            "could not look into stage account {b} (stage test)"
-        )),
-        "{}",
-        stdout(&human)
-    );
+    let dry = ["prune", "--keep", "1", "--dry-run"];
+    let human = krate.run(&proxy.endpoint, &dry).success();
+    let named = format!("could not look into stage account {b} (stage test)");
+    assert!(stdout(&human).contains(&named), "{}", stdout(&human));
+    let md = summary(&krate, &proxy, &dry);
+    assert!(md.contains(&format!("> C{}", &named[1..])), "{md}");
 }
 
 #[test]
@@ -304,7 +322,10 @@ fn where_used_without_a_stage_role_is_a_config_error() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let error = error_line(&out);
     assert!(
-        error.contains("--where-used") && error.contains("stage-role"),
+        error.contains("--where-used")
+            && error.contains("package.metadata.layer.stage-role")
+            && error.contains("iam-policy")
+            && error.contains("--stage-role"),
         "{error}"
     );
     assert!(proxy.writes().is_empty());
