@@ -287,6 +287,10 @@ pub struct StatusArgs {
     /// How many entries of each parameter's history to show.
     #[arg(long, value_name = "N", default_value_t = 5, requires = "stages")]
     pub history: usize,
+    /// Also list, through each stage role, the functions of the stage accounts (`$LATEST`,
+    /// published versions and their aliases) whose layers include a version of this layer.
+    #[arg(long)]
+    pub where_used: bool,
 }
 
 #[derive(Debug, Args)]

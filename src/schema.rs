@@ -605,6 +605,45 @@ pub struct LayerStatus {
     /// record of the versions handed to it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub handoffs: Vec<ParameterHistory>,
+    /// With `--where-used`: each stage account looked into for the functions that use the layer
+    /// in this region.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub looked_into: Vec<LookedInto>,
+    /// With `--where-used`: every function version in those accounts whose layers include a
+    /// version of this layer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub used_by: Vec<UsedBy>,
+}
+
+/// A stage account whose functions were listed through its stage role, in the result's region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LookedInto {
+    /// The first stage that names the account.
+    pub stage: String,
+    pub account: String,
+    /// Why its functions could not be listed (completely): the role could not be assumed,
+    /// or a call was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One function version of a stage account that uses a version of the layer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct UsedBy {
+    pub stage: String,
+    pub account: String,
+    pub region: String,
+    pub function: String,
+    /// The function's version: `$LATEST` or a published version's number.
+    pub qualifier: String,
+    /// The function's aliases that send traffic to that version.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// The layer version it uses.
+    pub version: i64,
+    /// The layer version's policy still holds a grant of Cargo.toml that reaches the account:
+    /// without one, a redeploy of the function is refused.
+    pub granted: bool,
 }
 
 /// The last entries of one stage account's parameter, oldest first.
@@ -661,6 +700,17 @@ pub enum KeepReason {
     /// Its policy shares it with an AWS Organization (`organization`) or with every account (no
     /// `organization`); `--include-shared` deletes it.
     Shared { organization: Option<String> },
+    /// A function of a stage account uses it (`$LATEST` or the published versions in
+    /// `qualifiers`): a redeploy or configuration change of it would fail once it is deleted.
+    UsedByFunction {
+        function: String,
+        account: String,
+        region: String,
+        qualifiers: Vec<String>,
+    },
+    /// It is still granted to a stage account whose functions could not be listed (see
+    /// `looked_into`): one of them may use it.
+    Unseen { stage: String, account: String },
 }
 
 impl KeepReason {
@@ -687,6 +737,15 @@ impl KeepReason {
                 };
                 format!("shared with {with}, whose accounts nobody can list; --include-shared deletes it")
             }
+            KeepReason::UsedByFunction {
+                function,
+                account,
+                region,
+                ..
+            } => format!("used by {function} in {account}/{region}"),
+            KeepReason::Unseen { stage, account } => format!(
+                "granted to account {account} (stage {stage}), whose functions could not be listed"
+            ),
         }
     }
 }
@@ -717,6 +776,10 @@ pub struct Pruned {
     /// error says which); empty when every delete went through.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_deleted: Vec<i64>,
+    /// With `stage-role`: each stage account looked into for the functions that use the layer,
+    /// in this region.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub looked_into: Vec<LookedInto>,
 }
 
 // ---- the manifest file ---------------------------------------------------------------------

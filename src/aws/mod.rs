@@ -1,8 +1,10 @@
 //! Everything that talks to AWS: the clients and credentials, the Lambda API handle for one
-//! layer, reading policies, granting, the marker that names an artifact, S3, and AWS Signer.
+//! layer, reading policies, granting, the marker that names an artifact, S3, AWS Signer, SSM,
+//! and what an account's functions run.
 
 pub mod client;
 pub mod dedupe;
+pub mod functions;
 pub mod grant;
 pub mod layers;
 pub mod policy;

@@ -112,7 +112,7 @@ fn remove_stale(path: &Path) -> Result<()> {
 }
 
 /// Stage accounts handled at once in one region; sessions are shared across regions.
-const ACCOUNTS_AT_ONCE: usize = 10;
+pub const ACCOUNTS_AT_ONCE: usize = 10;
 
 /// What the stage-side work needs: where sessions come from and the layer.
 pub struct Stages<'a> {

@@ -7,7 +7,8 @@
 //! DescribeSigningJob on the account's signing jobs, GetBucketVersioning on the bucket, and the
 //! object actions on their signed prefix (Signer reads and writes S3 as the caller). With `stage-role`,
 //! the publishing role may assume the stage roles, and `--stage-role` prints what a stage role
-//! needs in its own account (read the version, keep the parameter) and whom it trusts.
+//! needs in its own account (read the version, keep the parameter, list the functions and their
+//! aliases) and whom it trusts.
 
 use serde_json::{Value, json};
 
@@ -126,6 +127,7 @@ fn stage_role(
         PolicyFormat::Cloudformation => "${AWS::AccountId}",
     };
     let mut versions = Vec::new();
+    let mut functions = Vec::new();
     let mut parameters = Vec::new();
     let mut trusted = Vec::new();
     let mut names = Vec::new();
@@ -136,6 +138,10 @@ fn stage_role(
                 .map(|arn| format!("{arn}:*")),
         );
         trusted.push(publishing_principal(layer, regions));
+        functions.extend(or_any(regions).into_iter().map(|region| {
+            let partition = partition_of(region);
+            format!("arn:{partition}:lambda:{region}:{account}:function:*")
+        }));
         for (name, stage) in layer.stages.iter().filter(|(_, s)| s.role.is_some()) {
             let role = stage.role.as_deref().unwrap_or_default();
             names.push(role_name(&config::fill(role, "", &layer.name, name, "")));
@@ -156,7 +162,7 @@ fn stage_role(
         progress
             .warn("no stage has a stage-role; set `stage-role` in [package.metadata.layer] first");
     }
-    for list in [&mut versions, &mut parameters, &mut trusted] {
+    for list in [&mut versions, &mut functions, &mut parameters, &mut trusted] {
         list.sort();
         list.dedup();
     }
@@ -168,6 +174,20 @@ fn stage_role(
         "Action": "lambda:GetLayerVersion",
         "Resource": versions,
     })];
+    // `status --where-used` and `prune` list what the account runs. ListFunctions takes no
+    // resource; ListAliases names the aliases of each function that uses the layer.
+    statements.push(json!({
+        "Sid": "ListTheFunctions",
+        "Effect": "Allow",
+        "Action": "lambda:ListFunctions",
+        "Resource": "*",
+    }));
+    statements.push(json!({
+        "Sid": "ListTheirAliases",
+        "Effect": "Allow",
+        "Action": "lambda:ListAliases",
+        "Resource": functions,
+    }));
     if !parameters.is_empty() {
         statements.push(json!({
             "Sid": "HandOffTheArn",
@@ -241,7 +261,7 @@ fn template(names: &[(String, String)], trust: Value, permissions: Value) -> Val
                 "Properties": {
                     "RoleName": name,
                     "Path": path,
-                    "Description": "Assumed by cargo-layer to verify a shared Lambda layer version from this account and hand its ARN over in SSM",
+                    "Description": "Assumed by cargo-layer to verify a shared Lambda layer version from this account, hand its ARN over in SSM, and list the functions that use the layer",
                     "AssumeRolePolicyDocument": trust,
                     "Policies": [{"PolicyName": "cargo-layer-stage", "PolicyDocument": sub(&permissions)}],
                 }

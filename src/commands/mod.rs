@@ -14,6 +14,7 @@ pub mod revoke;
 pub mod setup;
 pub mod shell;
 pub mod status;
+pub mod used;
 pub mod verify;
 
 use futures_util::{StreamExt, stream};

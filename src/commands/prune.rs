@@ -3,7 +3,9 @@
 //! delete: the newest N stay, and so do the newest `--keep-granted` versions carrying each
 //! stage's cargo-layer grant (a rollback grants an older version again), every version a given
 //! manifest names in each region, and every version another tool published (no cargo-layer
-//! marker, or bytes that do not match it) unless `--include-foreign`. Every region is pruned,
+//! marker, or bytes that do not match it) unless `--include-foreign`. With stage roles, every
+//! version a function of a stage account uses stays, and so does every version still granted to
+//! a stage account that could not be looked into. Every region is pruned,
 //! concurrently; a failing region does not stop the others.
 
 use std::collections::BTreeMap;
@@ -13,6 +15,8 @@ use crate::aws::dedupe;
 use crate::aws::layers::{LayerApi, Version, VersionArn};
 use crate::aws::policy::{self, Policy};
 use crate::cli::PruneArgs;
+use crate::commands::deliver::Stages;
+use crate::commands::used::{self, Seen, Use};
 use crate::commands::{self, setup};
 use crate::error::{Error, Result};
 use crate::output::Run;
@@ -34,14 +38,22 @@ pub async fn run(args: &PruneArgs, progress: &Progress) -> Result<Run> {
         let first = regions.first().cloned().flatten();
         let session = &setup.aws.session(layer, first.as_deref()).await?;
         let account = &session.caller().account;
+        let stages = &Stages {
+            sessions: &setup.aws,
+            from: session,
+            layer,
+        };
         let results = commands::each_region(&regions, progress, |region, progress| {
             let manifests = &manifests;
             async move {
                 let api = session.api(region, &layer.name)?;
                 let protected = protected(manifests, &layer.name, &api.aws.region);
-                let triage = triage(&api, layer, args, &protected, &progress).await?;
+                let seen = used::look(stages, &api.aws.region, &progress).await;
+                let triage = triage(&api, layer, args, &protected, &seen, &progress).await?;
                 let header = Header::new(ResultType::Prune, &layer.name, &api.aws.region, account);
-                Ok(prune_region(&api, args, header, triage).await)
+                let (mut pruned, error) = prune_region(&api, args, header, triage).await;
+                pruned.looked_into = seen.looked_into;
+                Ok((pruned, error))
             }
         })
         .await;
@@ -90,6 +102,7 @@ async fn prune_region(
         kept: triage.kept,
         deleted: Vec::new(),
         not_deleted: Vec::new(),
+        looked_into: Vec::new(),
     };
     if args.dry_run {
         pruned.deleted = triage.delete;
@@ -149,6 +162,7 @@ async fn triage(
     layer: &LayerConfig,
     args: &PruneArgs,
     protected: &[(i64, PathBuf)],
+    seen: &Seen,
     progress: &Progress,
 ) -> Result<Triage> {
     let step = progress.step(format!(
@@ -179,6 +193,26 @@ async fn triage(
             .entry(*number)
             .or_default()
             .push(KeepReason::Manifest { file: file.clone() });
+    }
+    for (number, reason) in used_by(&seen.uses, &api.aws.region) {
+        reasons.entry(number).or_default().push(reason);
+    }
+    for looked in seen.unseen() {
+        let grants = used::reaching(layer, &looked.account)?;
+        for version in &versions {
+            if used::holds(
+                policy_of(api, version.number, &mut policies).await?,
+                &grants,
+            ) {
+                reasons
+                    .entry(version.number)
+                    .or_default()
+                    .push(KeepReason::Unseen {
+                        stage: looked.stage.clone(),
+                        account: looked.account.clone(),
+                    });
+            }
+        }
     }
     let mut delete = Vec::new();
     let unprotected: Vec<&Version> = versions
@@ -213,6 +247,43 @@ async fn triage(
         .map(|(version, reasons)| Kept { version, reasons })
         .collect();
     Ok(Triage { kept, delete })
+}
+
+/// One reason per layer version, function and account, naming the function's versions that
+/// use the layer version.
+fn used_by(uses: &[Use], region: &str) -> Vec<(i64, KeepReason)> {
+    let mut reasons: Vec<(i64, KeepReason)> = Vec::new();
+    for used in uses {
+        let same = reasons
+            .iter_mut()
+            .find_map(|(number, reason)| match reason {
+                KeepReason::UsedByFunction {
+                    function,
+                    account,
+                    qualifiers,
+                    ..
+                } if *number == used.version
+                    && *function == used.function
+                    && *account == used.account =>
+                {
+                    Some(qualifiers)
+                }
+                _ => None,
+            });
+        match same {
+            Some(qualifiers) => qualifiers.push(used.qualifier.clone()),
+            None => reasons.push((
+                used.version,
+                KeepReason::UsedByFunction {
+                    function: used.function.clone(),
+                    account: used.account.clone(),
+                    region: region.to_string(),
+                    qualifiers: vec![used.qualifier.clone()],
+                },
+            )),
+        }
+    }
+    reasons
 }
 
 /// For each stage of Cargo.toml, the newest `per_stage` versions carrying one of its cargo-layer

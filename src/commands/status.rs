@@ -1,8 +1,10 @@
 //! `cargo layer status`: the newest versions, their content hash, and which stages and accounts
 //! are granted or still missing compared with Cargo.toml, in every configured region at once
-//! (`--region` narrows it to one).
+//! (`--region` narrows it to one); with `--where-used`, the functions of the stage accounts that
+//! use a version of it.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use crate::aws::Session;
 use crate::aws::dedupe::Identity;
@@ -11,19 +13,22 @@ use crate::aws::layers::{LayerApi, Version};
 use crate::aws::policy::{Policy, SID_PREFIX};
 use crate::cli::StatusArgs;
 use crate::commands::deliver::Stages;
-use crate::commands::{self, setup};
+use crate::commands::{self, setup, used};
 use crate::error::{Error, Kind, Result};
 use crate::output::Run;
 use crate::output::progress::Progress;
 use crate::pack;
 use crate::project::config::LayerConfig;
-use crate::schema::{Header, LayerStatus, Outcome, ResultType, StageStatus, VersionStatus};
+use crate::schema::{Header, LayerStatus, Outcome, ResultType, StageStatus, UsedBy, VersionStatus};
 
 pub async fn run(args: &StatusArgs, progress: &Progress) -> Result<Run> {
     let setup = setup::load(&args.select, &args.aws).await?;
     let out_dir = pack::out_dir(&setup.project, args.out_dir.as_deref());
     for layer in &setup.project.layers {
         check_stages(layer, &args.stages)?;
+        if args.where_used {
+            check_where_used(layer)?;
+        }
     }
     let mut run = Run::default();
     for layer in &setup.project.layers {
@@ -46,6 +51,11 @@ pub async fn run(args: &StatusArgs, progress: &Progress) -> Result<Run> {
                 {
                     let region = status.header.region.clone();
                     status.handoffs = stages.history(&args.stages, &region, args.history).await;
+                }
+                if let Outcome::Status(status) = &mut status
+                    && args.where_used
+                {
+                    where_used(stages, session, status, &progress).await?;
                 }
                 Ok(status)
             }
@@ -73,6 +83,58 @@ fn check_stages(layer: &LayerConfig, stages: &[String]) -> Result<()> {
             .fix("set `stage-role` and `parameter` to hand each stage account the ARN"));
         }
     }
+    Ok(())
+}
+
+/// `--where-used` looks into stage accounts through their stage role.
+fn check_where_used(layer: &LayerConfig) -> Result<()> {
+    if !used::accounts(layer).is_empty() {
+        return Ok(());
+    }
+    Err(Error::new(
+        Kind::Config,
+        format!(
+            "--where-used: no stage of layer {} has a stage role, so no stage account can be looked into",
+            layer.name
+        ),
+    )
+    .at(&layer.cargo_toml, "package.metadata.layer.stage-role")
+    .fix(format!(
+        "set `stage-role` to a role in each stage account that may list its functions; {} prints what it needs",
+        crate::hint::command("iam-policy", &["--stage-role"])
+    )))
+}
+
+/// `--where-used`: the function versions of the stage accounts that use a version of the layer
+/// in this region, and whether that version still holds a grant that reaches their account.
+async fn where_used(
+    stages: &Stages<'_>,
+    session: &Session,
+    status: &mut LayerStatus,
+    progress: &Progress,
+) -> Result<()> {
+    let region = status.header.region.clone();
+    let api = session.api(Some(&region), &stages.layer.name)?;
+    let seen = used::look(stages, &region, progress).await;
+    let mut policies: BTreeMap<i64, Policy> = BTreeMap::new();
+    for used in seen.uses {
+        let policy = match policies.entry(used.version) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(new) => new.insert(api.policy(used.version).await?),
+        };
+        let grants = used::reaching(stages.layer, &used.account)?;
+        status.used_by.push(UsedBy {
+            granted: used::holds(policy, &grants),
+            stage: used.stage,
+            account: used.account,
+            region: region.clone(),
+            function: used.function,
+            qualifier: used.qualifier,
+            aliases: used.aliases,
+            version: used.version,
+        });
+    }
+    status.looked_into = seen.looked_into;
     Ok(())
 }
 
@@ -114,6 +176,8 @@ async fn region_status(
         versions: rows,
         total_versions: total,
         handoffs: Vec::new(),
+        looked_into: Vec::new(),
+        used_by: Vec::new(),
     };
     step.finish(status.shown());
     Ok(Outcome::Status(status))

@@ -14,8 +14,8 @@ use crate::output::json::to_json_line;
 use crate::output::run::{Failure, Run};
 use crate::output::workflow::{escape_data, escape_property};
 use crate::schema::{
-    GrantResult, GrantStatus, LayerStatus, Manifest, Outcome, Package, Plan, Pruned, ResultType,
-    Revoked, StageAccount, Verified,
+    GrantResult, GrantStatus, LayerStatus, LookedInto, Manifest, Outcome, Package, Plan, Pruned,
+    ResultType, Revoked, StageAccount, Verified,
 };
 
 /// The files GitHub's runner reads, found once at start-up.
@@ -408,6 +408,47 @@ fn status_summary(s: &LayerStatus) -> String {
         ));
     }
     md.push('\n');
+    md.push_str(&used_by_summary(s));
+    md
+}
+
+/// `status --where-used`: the function versions that use the layer, one row each.
+fn used_by_summary(s: &LayerStatus) -> String {
+    if s.looked_into.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from(
+        "#### Used by functions of the stage accounts\n\n| Stage | Account | Function | Version | Granted |\n|---|---|---|---|---|\n",
+    );
+    for u in &s.used_by {
+        let aliases = match u.aliases.as_slice() {
+            [] => String::new(),
+            names => format!(" (alias {})", names.join(", ")),
+        };
+        let granted = if u.granted { "yes" } else { "**no**" };
+        md.push_str(&format!(
+            "| {} | {} | `{}:{}`{aliases} | {} | {granted} |\n",
+            u.stage, u.account, u.function, u.qualifier, u.version
+        ));
+    }
+    md.push('\n');
+    md.push_str(&unseen(&s.looked_into));
+    md
+}
+
+/// The stage accounts that could not be looked into, and why.
+fn unseen(accounts: &[LookedInto]) -> String {
+    let mut md = String::new();
+    for a in accounts {
+        if let Some(error) = &a.error {
+            md.push_str(&format!(
+                "> Could not look into stage account {} (stage {}): {}\n\n",
+                a.account,
+                a.stage,
+                error.replace('\n', " ")
+            ));
+        }
+    }
     md
 }
 
@@ -424,6 +465,7 @@ fn prune_summary(p: &Pruned) -> String {
         md.push_str(&format!("| {} | {} |\n", kept.version, kept.sentence()));
     }
     md.push('\n');
+    md.push_str(&unseen(&p.looked_into));
     md
 }
 

@@ -7,9 +7,9 @@ use crate::output::progress::Progress;
 use crate::output::run::Delivered;
 use crate::output::stdout;
 use crate::schema::{
-    GrantResult, GrantStatus, Header, LayerStatus, Manifest, Outcome, Package, Parameter,
-    ParameterStatus, Plan, PlanAction, Pruned, ResultType, Revoked, StageAccount, Unverified,
-    Verified, VersionStatus,
+    GrantResult, GrantStatus, Header, LayerStatus, LookedInto, Manifest, Outcome, Package,
+    Parameter, ParameterStatus, Plan, PlanAction, Pruned, ResultType, Revoked, StageAccount,
+    Unverified, Verified, VersionStatus,
 };
 
 const REVOKED_STILL_WORKS: &str = "functions that already use this version keep working; only new deployments and configuration updates that reference it from those accounts are refused";
@@ -152,6 +152,7 @@ fn status(status: &LayerStatus) -> Vec<String> {
     for v in &status.versions {
         out.extend(version(h, v));
     }
+    out.extend(used_by(status));
     for history in &status.handoffs {
         out.push(format!(
             "\nstage {} account {}: parameter {}",
@@ -264,6 +265,54 @@ fn pruned(p: &Pruned) {
     for number in &p.deleted {
         stdout::line(format_args!("  {verb:<7} {number}"));
     }
+    lines(&looked_into(&p.looked_into));
+}
+
+/// The stage accounts whose functions could not be listed, and why.
+fn looked_into(accounts: &[LookedInto]) -> Vec<String> {
+    accounts
+        .iter()
+        .filter_map(|a| {
+            let error = a.error.as_deref()?;
+            Some(format!(
+                "  could not look into stage account {} (stage {}): {error}",
+                a.account, a.stage
+            ))
+        })
+        .collect()
+}
+
+/// `status --where-used`: one line per function version that uses the layer.
+fn used_by(status: &LayerStatus) -> Vec<String> {
+    if status.looked_into.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![format!(
+        "
+used by functions of {} stage account(s) in {}:",
+        status.looked_into.len(),
+        status.header.region
+    )];
+    if status.used_by.is_empty() {
+        out.push("  none".to_string());
+    }
+    for u in &status.used_by {
+        let aliases = match u.aliases.as_slice() {
+            [] => String::new(),
+            names => format!(" (alias {})", names.join(", ")),
+        };
+        let granted = if u.granted {
+            "granted"
+        } else {
+            "NOT GRANTED: a redeploy is refused"
+        };
+        out.push(format!(
+            "  {:<10} {}  {}:{}{aliases}  uses version {}, {granted}",
+            u.stage, u.account, u.function, u.qualifier, u.version
+        ));
+    }
+    out.extend(looked_into(&status.looked_into));
+    out
 }
 
 /// One line per grant: stage, who, and what happened.

@@ -22,6 +22,7 @@ fn every_test_named_in_docs_errors_md_exists() {
         "real_projects",
         "signing",
         "stages",
+        "where_used",
     ]
     .iter()
     .map(|f| std::fs::read_to_string(root.join(format!("tests/it/{f}.rs"))).unwrap())

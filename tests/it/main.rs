@@ -34,3 +34,4 @@ mod size_limits;
 mod source_date_epoch;
 mod stages;
 mod trust;
+mod where_used;

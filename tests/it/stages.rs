@@ -14,7 +14,7 @@ const ROLE: &str = "arn:aws:iam::{account}:role/layer-consumer";
 
 /// A files layer whose stages (TOML under `[package.metadata.layer.stages]`) are reached
 /// through the stage role, each account handed `/layers/<name>`.
-fn with_stages(stages: &str) -> FilesCrate {
+pub(crate) fn with_stages(stages: &str) -> FilesCrate {
     let krate = FilesCrate::new(&fresh_account(), stages);
     let owner = format!("artifacts-account = \"{}\"", krate.account);
     krate.edit(
@@ -24,7 +24,7 @@ fn with_stages(stages: &str) -> FilesCrate {
     krate
 }
 
-fn stage_role(account: &str) -> String {
+pub(crate) fn stage_role(account: &str) -> String {
     ROLE.replace("{account}", account)
 }
 
@@ -435,6 +435,16 @@ fn stage_keys_are_checked_before_any_aws_call() {
     }
 }
 
+/// The statement of `policy` with this Sid.
+fn sid<'a>(policy: &'a Value, sid: &str) -> &'a Value {
+    policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == sid)
+        .unwrap_or_else(|| panic!("no statement {sid} in {policy}"))
+}
+
 /// `iam-policy` with the stage roles: the publisher may assume them, and `--stage-role` prints
 /// the role's permissions and trust, or a CloudFormation template that creates it.
 fn iam_policy(krate: &FilesCrate, args: &[&str]) -> Value {
@@ -472,11 +482,11 @@ fn iam_policy_prints_what_the_stage_role_needs_and_a_template_that_creates_it() 
         role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"],
         json!([principal])
     );
-    let statements = role["PolicyDocument"]["Statement"].as_array().unwrap();
-    assert_eq!(statements[0]["Action"], "lambda:GetLayerVersion");
-    assert_eq!(statements[0]["Resource"], json!([format!("{layer}:*")]));
+    let read = sid(&role["PolicyDocument"], "ReadTheLayerVersions");
+    assert_eq!(read["Action"], "lambda:GetLayerVersion");
+    assert_eq!(read["Resource"], json!([format!("{layer}:*")]));
     assert_eq!(
-        statements[1]["Resource"],
+        sid(&role["PolicyDocument"], "HandOffTheArn")["Resource"],
         json!([format!(
             "arn:aws:ssm:{REGION}:*:parameter/layers/{}",
             krate.name
@@ -491,7 +501,7 @@ fn iam_policy_prints_what_the_stage_role_needs_and_a_template_that_creates_it() 
     assert_eq!(resource["Properties"]["RoleName"], "layer-consumer");
     let policy = &resource["Properties"]["Policies"][0]["PolicyDocument"];
     assert_eq!(
-        policy["Statement"][1]["Resource"],
+        sid(policy, "HandOffTheArn")["Resource"],
         json!([{"Fn::Sub": format!("arn:aws:ssm:{REGION}:${{AWS::AccountId}}:parameter/layers/{}", krate.name)}])
     );
     let file = krate.dir.path().join("stage-role.json");

@@ -14,6 +14,8 @@
 //!    GetLayerVersionByArn (it answers 200 with an empty body); this layer answers it.
 //! 3. **S3's CompleteMultipartUpload and GetBucketVersioning** answers get AWS's root element.
 //! 4. **Signing**: Signer's jobs, signed versions and `S3ObjectVersion` ([`super::signing_jobs`]).
+//! 5. **Functions that use another account's layer** ([`super::functions`]) are listed with
+//!    moto's own, and answer ListAliases.
 //!
 //! Failing one region's calls and recording calls are the [`super::proxy`]'s part.
 
@@ -143,6 +145,9 @@ pub async fn answer(upstream: &str, parts: Parts, body: Bytes) -> Reply {
         }
         let listing = format!("layers:{}:{}", caller.account, caller.region);
         return paged(upstream, parts, body, listing, PAGE, Listing::Layers).await;
+    }
+    if let Some(reply) = super::functions::answer(&parts, &caller) {
+        return Ok(reply);
     }
     if path.trim_end_matches('/') == "/2015-03-31/functions" && parts.method == Method::GET {
         let listing = format!(
@@ -449,10 +454,18 @@ async fn paged(
         return Ok(whole.into_response());
     }
     let mut answer: Value = serde_json::from_slice(&whole.body)?;
-    let mut items: Vec<Value> = answer[kind.items_key()]
+    let mut listed = answer[kind.items_key()]
         .as_array()
         .cloned()
-        .unwrap_or_default()
+        .unwrap_or_default();
+    if let Listing::Functions = kind {
+        let version = query(&parts, "FunctionVersion");
+        listed.extend(super::functions::listed(
+            &caller(&parts),
+            version.as_deref(),
+        ));
+    }
+    let mut items: Vec<Value> = listed
         .into_iter()
         .filter(|item| {
             filters
@@ -585,7 +598,7 @@ pub fn error(status: u16, code: &str, message: &str) -> Response<Full<Bytes>> {
 }
 
 /// The value of `key` in the request's query string, percent-decoded.
-fn query(parts: &Parts, key: &str) -> Option<String> {
+pub fn query(parts: &Parts, key: &str) -> Option<String> {
     parts
         .uri
         .query()?

@@ -29,6 +29,7 @@ pub fn needs(operation: &str) -> Needs {
         "GetLayerVersion" | "GetLayerVersionByArn" => Needs::Action("lambda:GetLayerVersion"),
         "ListLayers" => Needs::Action("lambda:ListLayers"),
         "ListFunctions" => Needs::Action("lambda:ListFunctions"),
+        "ListAliases" => Needs::Action("lambda:ListAliases"),
         "DeleteLayerVersion" => Needs::Action("lambda:DeleteLayerVersion"),
         "GetLayerVersionPolicy" => Needs::Action("lambda:GetLayerVersionPolicy"),
         "AddLayerVersionPermission" => Needs::Action("lambda:AddLayerVersionPermission"),

@@ -6,6 +6,7 @@
 
 pub mod aws_like;
 pub mod fixtures;
+pub mod functions;
 pub mod iam;
 pub mod moto;
 pub mod proxy;

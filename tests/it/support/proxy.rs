@@ -425,6 +425,9 @@ pub fn operation(method: &str, uri: &hyper::Uri, target: Option<&str>, body: &[u
         }
         ("GET", "/2018-10-31/layers") => return "ListLayers".into(),
         ("GET", "/2015-03-31/functions") => return "ListFunctions".into(),
+        ("GET", p) if p.starts_with("/2015-03-31/functions/") && p.ends_with("/aliases") => {
+            return "ListAliases".into();
+        }
         _ => {}
     }
     match (method, path.trim_end_matches('/')) {
