@@ -103,19 +103,27 @@ pub struct Session {
 pub struct SessionKey {
     pub role: Option<String>,
     pub account: Option<String>,
+    /// The AWS profile the credentials come from; none: `--aws-profile`, else the environment's.
+    pub profile: Option<String>,
     /// The stage the account belongs to; none for the artifacts account.
     pub stage: Option<String>,
 }
 
 impl SessionKey {
-    /// The artifacts account's session of `layer`: `--assume-role`, else its `role-arn`.
-    pub fn artifacts(args: &AwsArgs, layer: &LayerConfig, account: Option<&str>) -> SessionKey {
+    /// The artifacts account's session of `layer` in `region`: `--assume-role`, else the
+    /// region's `role-arn`; its account and profile (see `LayerConfig::access`); `account` when
+    /// the configuration names none (the account of a version's ARN).
+    pub fn artifacts(
+        args: &AwsArgs,
+        layer: &LayerConfig,
+        region: Option<&str>,
+        account: Option<&str>,
+    ) -> SessionKey {
+        let access = layer.access(region);
         SessionKey {
-            role: args.assume_role.clone().or(layer.role_arn.clone()),
-            account: layer
-                .artifacts_account
-                .clone()
-                .or(account.map(str::to_string)),
+            role: args.assume_role.clone().or(access.role_arn),
+            account: access.artifacts_account.or(account.map(str::to_string)),
+            profile: args.aws_profile.clone().or(access.aws_profile),
             stage: None,
         }
     }
@@ -125,13 +133,18 @@ impl SessionKey {
         SessionKey {
             role: Some(role.to_string()),
             account: Some(account.to_string()),
+            profile: None,
             stage: Some(stage.to_string()),
         }
     }
 }
 
-/// Load configuration and the run's own credentials for `region`.
-async fn load(args: &AwsArgs, region: Option<&str>) -> Result<aws_types::SdkConfig> {
+/// Load configuration and the run's own credentials (of `profile`, when given) for `region`.
+async fn load(
+    args: &AwsArgs,
+    region: Option<&str>,
+    profile: Option<&str>,
+) -> Result<aws_types::SdkConfig> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
         .retry_config(retry_config(args.max_attempts))
@@ -144,8 +157,16 @@ async fn load(args: &AwsArgs, region: Option<&str>) -> Result<aws_types::SdkConf
     if let Some(region) = args.region.as_deref().or(region) {
         loader = loader.region(Region::new(region.to_string()));
     }
-    if let Some(profile) = &args.aws_profile {
+    if let Some(profile) = profile {
         loader = loader.profile_name(profile);
+        // A profile named for a partition or region is where its credentials come from, even
+        // when the environment holds other ones (those of another partition, say).
+        if args.aws_profile.as_deref() != Some(profile) {
+            let named = aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .profile_name(profile)
+                .build();
+            loader = loader.credentials_provider(named);
+        }
     }
     if let Some(url) = &args.endpoint_url {
         loader = loader.endpoint_url(url);
@@ -232,7 +253,15 @@ async fn confirm(
         source,
     };
     let aws = session.region(None)?;
-    session.caller = who_am_i(&aws, key, profile(args)).await?;
+    let named = key.profile.clone().map(|name| Profile {
+        name,
+        from: "the overrides in Cargo.toml",
+    });
+    let profile = match args.aws_profile {
+        Some(_) => profile(args),
+        None => named.or(profile(args)),
+    };
+    session.caller = who_am_i(&aws, key, profile).await?;
     guard(&session.caller, key)?;
     Ok(session)
 }
@@ -281,10 +310,10 @@ impl<'a> Sessions<'a> {
         }
     }
 
-    /// The artifacts account's session for `layer`; `region` is where STS is asked when the
-    /// session is new.
+    /// The artifacts account's session for `layer` in `region` (where STS is asked when the
+    /// session is new): one per partition or region that configures its own.
     pub async fn session(&self, layer: &LayerConfig, region: Option<&str>) -> Result<Session> {
-        let key = SessionKey::artifacts(self.args, layer, None);
+        let key = SessionKey::artifacts(self.args, layer, region, None);
         self.open(&key, region).await
     }
 
@@ -293,7 +322,7 @@ impl<'a> Sessions<'a> {
         let region = region.or(self.environment_region());
         let cell = self.cell(key);
         cell.get_or_init(|| async {
-            let mut config = load(self.args, region).await?;
+            let mut config = load(self.args, region, key.profile.as_deref()).await?;
             if let Some(role) = &key.role {
                 config = assume(config, role).await;
             }
@@ -383,15 +412,24 @@ impl Session {
     }
 }
 
-/// The partition of a region's ARNs: `aws-cn` in China, `aws-us-gov` in GovCloud, else `aws`.
+/// The partition of a region's ARNs, by its prefix (botocore's partitions.json): `aws-cn` in
+/// China, `aws-us-gov` in GovCloud, the isolated and sovereign partitions, else `aws`.
 pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
+    const PREFIXES: [(&str, &str); 6] = [
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-isob-", "aws-iso-b"),
+        ("us-isof-", "aws-iso-f"),
+        ("us-iso-", "aws-iso"),
+        ("eu-isoe-", "aws-iso-e"),
+    ];
+    if region.starts_with("eusc-") {
+        return "aws-eusc";
     }
+    PREFIXES
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map_or("aws", |(_, partition)| partition)
 }
 
 /// Fail early, and clearly, when there are no usable credentials at all.

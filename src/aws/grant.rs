@@ -91,6 +91,16 @@ pub fn wanted(layer: &LayerConfig, stages: &[String]) -> Result<Vec<Wanted>> {
     Ok(out)
 }
 
+/// The statements of `wanted` whose stage is granted in `region` (a stage with `partition` only
+/// in that partition's regions).
+pub fn in_region(layer: &LayerConfig, wanted: &[Wanted], region: &str) -> Vec<Wanted> {
+    wanted
+        .iter()
+        .filter(|w| layer.stages.get(&w.stage).is_none_or(|s| s.is_in(region)))
+        .cloned()
+        .collect()
+}
+
 /// Grants added at once to one version.
 const GRANTS_AT_ONCE: usize = 4;
 /// Attempts for one grant whose AddLayerVersionPermission keeps answering a conflict.
@@ -236,7 +246,9 @@ pub fn check_policy_size(layer: &LayerConfig, region: Option<&str>) -> Result<()
 /// The size of the policy these grants make, as AWS stores it (the longest version number).
 fn policy_size(layer: &LayerConfig, region: &str, grants: &[Wanted]) -> usize {
     let partition = aws::partition(region);
-    let account = layer.artifacts_account.as_deref().unwrap_or("123456789012");
+    let account = layer.access(Some(region)).artifacts_account;
+    let account = account.as_deref().unwrap_or("123456789012");
+    let grants = in_region(layer, grants, region);
     let resource = format!(
         "arn:{partition}:lambda:{region}:{account}:layer:{}:99999999",
         layer.name

@@ -148,7 +148,8 @@ impl Stages<'_> {
     ) -> Vec<StageAccount> {
         let mut work: Vec<(&str, &Stage, &str)> = Vec::new();
         for name in stages {
-            let Some(stage) = self.layer.stages.get(*name).filter(|s| s.role.is_some()) else {
+            let granted_here = |s: &&Stage| s.role.is_some() && s.is_in(version.region);
+            let Some(stage) = self.layer.stages.get(*name).filter(granted_here) else {
                 continue;
             };
             work.extend(stage.readers().into_iter().map(|a| (*name, stage, a)));
@@ -221,7 +222,7 @@ impl Stages<'_> {
     ) -> Vec<ParameterHistory> {
         let mut work: Vec<(&str, &Stage, &str)> = Vec::new();
         for name in stages {
-            let Some(stage) = self.layer.stages.get(name) else {
+            let Some(stage) = self.layer.stages.get(name).filter(|s| s.is_in(region)) else {
                 continue;
             };
             work.extend(

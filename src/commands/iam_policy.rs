@@ -99,13 +99,26 @@ fn stage_role_arns(layer: &LayerConfig, regions: &[String]) -> Vec<String> {
     for (name, stage) in &layer.stages {
         let Some(role) = &stage.role else { continue };
         for account in stage.readers() {
-            for region in or_any(regions) {
+            for region in or_any(regions)
+                .into_iter()
+                .filter(|r| *r == "*" || stage.is_in(r))
+            {
                 let partition = partition_of(region);
                 roles.push(config::fill(role, account, &layer.name, name, partition));
             }
         }
     }
     roles
+}
+
+/// The artifacts account `region` publishes from (its override, else the layer's), `*` when
+/// none is configured.
+fn account_in(layer: &LayerConfig, region: &str) -> String {
+    let region = (region != "*").then_some(region);
+    layer
+        .access(region)
+        .artifacts_account
+        .unwrap_or_else(|| "*".to_string())
 }
 
 fn partition_of(region: &str) -> &'static str {
@@ -137,7 +150,7 @@ fn stage_role(
                 .into_iter()
                 .map(|arn| format!("{arn}:*")),
         );
-        trusted.push(publishing_principal(layer, regions));
+        trusted.extend(publishing_principals(layer, regions));
         functions.extend(or_any(regions).into_iter().map(|region| {
             let partition = partition_of(region);
             format!("arn:{partition}:lambda:{region}:{account}:function:*")
@@ -148,7 +161,10 @@ fn stage_role(
             let Some(parameter) = &stage.parameter else {
                 continue;
             };
-            for region in or_any(regions) {
+            for region in or_any(regions)
+                .into_iter()
+                .filter(|r| *r == "*" || stage.is_in(r))
+            {
                 let partition = partition_of(region);
                 let filled = config::fill(parameter, account, &layer.name, name, partition);
                 let path = filled.strip_prefix('/').unwrap_or(&filled);
@@ -214,14 +230,22 @@ fn stage_role(
     })
 }
 
-/// Whom the stage role trusts: the layer's publishing role, else its artifacts account.
-fn publishing_principal(layer: &LayerConfig, regions: &[String]) -> String {
-    if let Some(role) = &layer.role_arn {
-        return role.clone();
-    }
-    let partition = regions.first().map_or("aws", |r| partition_of(r));
-    let account = layer.artifacts_account.as_deref().unwrap_or("*");
-    format!("arn:{partition}:iam::{account}:root")
+/// Whom the stage role trusts: each region's publishing role, else its artifacts account.
+fn publishing_principals(layer: &LayerConfig, regions: &[String]) -> Vec<String> {
+    or_any(regions)
+        .into_iter()
+        .map(|region| {
+            let access = layer.access((region != "*").then_some(region));
+            match access.role_arn {
+                Some(role) => role,
+                None => format!(
+                    "arn:{}:iam::{}:root",
+                    partition_of(region),
+                    account_in(layer, region)
+                ),
+            }
+        })
+        .collect()
 }
 
 /// The path and name of a role ARN: `arn:aws:iam::1:role/a/b` -> (`/a/`, `b`).
@@ -293,9 +317,9 @@ impl Signing {
         let Some(signing) = &layer.signing else {
             return;
         };
-        let account = layer.artifacts_account.as_deref().unwrap_or("*");
-        let owner = signing.owner.as_deref().unwrap_or(account);
         for region in or_any(regions) {
+            let account = &account_in(layer, region);
+            let owner = signing.owner.as_deref().unwrap_or(account);
             let partition = crate::aws::partition(region);
             let signer = format!("arn:{partition}:signer:{region}");
             push_new(
@@ -357,11 +381,10 @@ fn or_any(regions: &[String]) -> Vec<&str> {
 
 /// The zips a layer uploads: `s3-bucket` in each region, its own `cargo-layer/<name>/` prefix.
 fn object_arns_of(layer: &LayerConfig, regions: &[String]) -> Vec<String> {
-    let account = layer.artifacts_account.as_deref().unwrap_or("*");
     or_any(regions)
         .into_iter()
         .filter_map(|region| {
-            let bucket = layer.bucket(region, account)?;
+            let bucket = layer.bucket(region, &account_in(layer, region))?;
             let key = crate::aws::s3::key(&layer.name, "*");
             Some(format!(
                 "arn:{}:s3:::{bucket}/{key}",
@@ -383,13 +406,13 @@ fn upload_statement(object_arns: &[String]) -> Value {
 }
 
 fn arns(layer: &LayerConfig, regions: &[String]) -> Vec<String> {
-    let account = layer.artifacts_account.as_deref().unwrap_or("*");
     or_any(regions)
         .into_iter()
         .map(|region| {
             format!(
-                "arn:{}:lambda:{region}:{account}:layer:{}",
+                "arn:{}:lambda:{region}:{}:layer:{}",
                 crate::aws::partition(region),
+                account_in(layer, region),
                 layer.name
             )
         })

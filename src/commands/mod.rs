@@ -19,9 +19,11 @@ pub mod verify;
 
 use futures_util::{StreamExt, stream};
 
+use crate::aws::{Session, Sessions};
 use crate::error::{Error, Kind, Result};
 use crate::output::progress::Progress;
 use crate::output::{Failure, Run};
+use crate::project::config::LayerConfig;
 use crate::schema::Outcome;
 
 /// Regions handled at once; within a region, grants go four at a time (see `grant`).
@@ -51,6 +53,20 @@ where
         .buffered(REGIONS_AT_ONCE)
         .collect()
         .await
+}
+
+/// The artifacts session of each of `regions`, in order: one per partition or region that
+/// configures its own account or role, each account confirmed before any command goes on.
+pub async fn sessions_in(
+    sessions: &Sessions<'_>,
+    layer: &LayerConfig,
+    regions: &[Option<String>],
+) -> Result<Vec<Session>> {
+    let mut opened = Vec::with_capacity(regions.len());
+    for region in regions {
+        opened.push(sessions.session(layer, region.as_deref()).await?);
+    }
+    Ok(opened)
 }
 
 /// Record one region's result in `run`: its outcome, or its failure (an interruption stops the

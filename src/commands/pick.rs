@@ -269,7 +269,8 @@ fn check_region(layer: &LayerConfig, pick: &Pick, flag: Option<&str>) -> Result<
 }
 
 fn check_account(layer: &LayerConfig, pick: &Pick) -> Result<()> {
-    match (&layer.artifacts_account, &pick.account) {
+    let configured = layer.access(pick.region.as_deref()).artifacts_account;
+    match (&configured, &pick.account) {
         (Some(configured), Some(actual)) if configured != actual => Err(Error::new(
             Kind::Guard,
             format!("the version lives in account {actual}, but artifacts-account is {configured}"),

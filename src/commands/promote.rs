@@ -34,15 +34,21 @@ pub async fn run(args: &PromoteArgs, progress: &Progress) -> Result<Run> {
     // A layer that configures no region is promoted where the environment points.
     let environment = setup.aws.environment_region();
     for (layer, group, wanted) in &work {
-        let account = group[0].account.as_deref();
-        let key = SessionKey::artifacts(&args.aws, layer, account);
-        let first = group[0].region.as_deref().or(environment);
-        let session = &setup.aws.open(&key, first).await?;
-        let stages = Stages {
-            sessions: &setup.aws,
-            from: session,
-            layer,
-        };
+        // Each region's account is confirmed before the first grant in any of them.
+        let mut sessions = Vec::new();
+        for pick in group {
+            let region = pick.region.as_deref().or(environment);
+            let key = SessionKey::artifacts(&args.aws, layer, region, pick.account.as_deref());
+            sessions.push(setup.aws.open(&key, region).await?);
+        }
+        let stages: Vec<Stages> = sessions
+            .iter()
+            .map(|from| Stages {
+                sessions: &setup.aws,
+                from,
+                layer,
+            })
+            .collect();
         promote_layer(
             &mut run,
             args,
@@ -58,12 +64,13 @@ pub async fn run(args: &PromoteArgs, progress: &Progress) -> Result<Run> {
     Ok(run)
 }
 
-/// One layer in each region it is promoted in: every region's version is read and checked
-/// against the manifest before the first grant, then the grants go region by region at once.
+/// One layer in each region it is promoted in (`stages[i]` works through the session of
+/// `picks[i]`'s region): every region's version is read and checked against the manifest before
+/// the first grant, then the grants go region by region at once.
 async fn promote_layer(
     run: &mut Run,
     args: &PromoteArgs,
-    stages: &Stages<'_>,
+    stages: &[Stages<'_>],
     picks: &[&Pick],
     wanted: &[Wanted],
     environment: Option<&str>,
@@ -73,7 +80,7 @@ async fn promote_layer(
         .iter()
         .map(|p| p.region.clone().or(environment.map(str::to_string)))
         .collect();
-    let (session, layer) = (stages.from, stages.layer);
+    let layer = stages[0].layer;
     let pick_in = |i: usize| picks[i];
     let index = |region: Option<&str>| {
         regions
@@ -82,8 +89,8 @@ async fn promote_layer(
             .expect("the region comes from this list")
     };
     let checked = commands::each_region(&regions, progress, |region, _| async move {
-        let pick = pick_in(index(region));
-        let version = compared(session, layer, pick, region).await?;
+        let (pick, stages) = (pick_in(index(region)), &stages[index(region)]);
+        let version = compared(stages.from, layer, pick, region).await?;
         check_after(stages, &version, &args.stages).await?;
         Ok(version)
     })
@@ -99,11 +106,12 @@ async fn promote_layer(
     let versions = &checked;
     let results = commands::each_region(&regions, progress, |region, progress| {
         let version = versions[index(region)].as_ref();
-        let pick = pick_in(index(region));
+        let (pick, stages) = (pick_in(index(region)), &stages[index(region)]);
         async move {
             let version = version.map_err(Error::clone)?;
-            let api = session.api(region, &layer.name)?;
-            promote_region(&api, stages, pick, version, wanted, args, &progress).await
+            let api = stages.from.api(region, &layer.name)?;
+            let wanted = grant::in_region(layer, wanted, &api.aws.region);
+            promote_region(&api, stages, pick, version, &wanted, args, &progress).await
         }
     })
     .await;

@@ -35,17 +35,21 @@ pub async fn run(args: &PruneArgs, progress: &Progress) -> Result<Run> {
     let mut protecting = vec![false; manifests.len()];
     for layer in &setup.project.layers {
         let regions = setup::regions(layer, args.aws.region.as_deref())?;
-        let first = regions.first().cloned().flatten();
-        let session = &setup.aws.session(layer, first.as_deref()).await?;
-        let account = &session.caller().account;
-        let stages = &Stages {
-            sessions: &setup.aws,
-            from: session,
-            layer,
-        };
+        let opened = &commands::sessions_in(&setup.aws, layer, &regions).await?;
         let results = commands::each_region(&regions, progress, |region, progress| {
             let manifests = &manifests;
+            let session = &opened[regions
+                .iter()
+                .position(|r| r.as_deref() == region)
+                .unwrap_or(0)];
+            let account = &session.caller().account;
+            let stages = Stages {
+                sessions: &setup.aws,
+                from: session,
+                layer,
+            };
             async move {
+                let stages = &stages;
                 let api = session.api(region, &layer.name)?;
                 let protected = protected(manifests, &layer.name, &api.aws.region);
                 let seen = used::look(stages, &api.aws.region, &progress).await;

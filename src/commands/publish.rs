@@ -1,10 +1,10 @@
 //! `cargo layer publish`: package, find or publish exactly one version for the content hash in
 //! the artifacts account, grant it to the stages, and write the manifest where deploys read it.
 
-use crate::aws::Session;
 use crate::aws::dedupe::{self, Identity};
 use crate::aws::grant::{self, Wanted};
 use crate::aws::layers::LayerApi;
+use crate::aws::{self, Session};
 use crate::cli::PublishArgs;
 use crate::commands::deliver::{self, grant_step, write_arn_file};
 use crate::commands::once::{self, Artifact, Signer};
@@ -37,25 +37,17 @@ pub async fn run(args: &PublishArgs, progress: &Progress) -> Result<Run> {
         out_dir: args.out_dir.clone(),
     };
     let packaged = pack::pack_project(&setup.project, &opts, progress)?;
-    // Signing profiles and buckets are checked in every region before the first write.
-    let mut signers = Vec::new();
+    // Every region's account (each partition's or region's own, where one is configured), and
+    // signing profiles and buckets, are checked before the first write.
+    let mut prepared = Vec::new();
     for (layer, (_, regions)) in packaged.iter().zip(&work) {
-        let first = regions.first().cloned().flatten();
-        let session = &setup.aws.session(&layer.layer, first.as_deref()).await?;
-        signers.push(preflight(session, &layer.layer, regions).await?);
+        prepared.push(prepare(&setup.aws, &layer.layer, regions).await?);
     }
     let out_dir = pack::out_dir(&setup.project, opts.out_dir.as_deref());
     // One id for everything this run publishes: it proves which versions are its own.
     let run_id = dedupe::run_id();
     let mut run = Run::default();
-    for ((layer, (wanted, regions)), signers) in packaged.iter().zip(&work).zip(&signers) {
-        let first = regions.first().cloned().flatten();
-        let session = &setup.aws.session(&layer.layer, first.as_deref()).await?;
-        let stages = &deliver::Stages {
-            sessions: &setup.aws,
-            from: session,
-            layer: &layer.layer,
-        };
+    for ((layer, (wanted, regions)), prepared) in packaged.iter().zip(&work).zip(&prepared) {
         let git = schema::GitState::of(&layer.layer.package_root);
         progress.group(&format!(
             "publish {} ({} region(s))",
@@ -63,18 +55,23 @@ pub async fn run(args: &PublishArgs, progress: &Progress) -> Result<Run> {
             regions.len()
         ));
         let results = commands::each_region(regions, progress, |region, progress| {
+            let ready = prepared
+                .iter()
+                .find(|p| p.region.as_deref() == region)
+                .expect("every region was prepared");
             let job = Job {
                 packaged: layer,
-                session,
-                stages,
+                session: &ready.session,
+                stages: deliver::Stages {
+                    sessions: &setup.aws,
+                    from: &ready.session,
+                    layer: &layer.layer,
+                },
                 region,
                 wanted,
                 run: &run_id,
                 git: &git,
-                signer: signers
-                    .iter()
-                    .find(|(r, _)| r.as_deref() == region)
-                    .and_then(|(_, s)| s.as_ref()),
+                signer: ready.signer.as_ref(),
             };
             async move { publish_region(&job, args.dry_run, &progress).await }
         })
@@ -86,24 +83,36 @@ pub async fn run(args: &PublishArgs, progress: &Progress) -> Result<Run> {
     Ok(run)
 }
 
-/// The signer of each region of a layer with `signing-profile` ([`once::preflight`]).
-async fn preflight(
-    session: &Session,
+/// One region, ready to publish in: its session, its account confirmed, and for a layer with
+/// `signing-profile` its signer ([`once::preflight`]).
+struct Prepared {
+    region: Option<String>,
+    session: Session,
+    signer: Option<Signer>,
+}
+
+async fn prepare(
+    sessions: &aws::Sessions<'_>,
     layer: &LayerConfig,
     regions: &[Option<String>],
-) -> Result<Vec<(Option<String>, Option<Signer>)>> {
-    let mut signers = Vec::new();
-    for region in regions {
+) -> Result<Vec<Prepared>> {
+    let mut prepared = Vec::new();
+    let opened = commands::sessions_in(sessions, layer, regions).await?;
+    for (region, session) in regions.iter().zip(opened) {
         let signer = match &layer.signing {
             Some(_) => {
                 let aws = session.region(region.as_deref())?;
-                once::preflight(session, layer, &aws.region).await?
+                once::preflight(&session, layer, &aws.region).await?
             }
             None => None,
         };
-        signers.push((region.clone(), signer));
+        prepared.push(Prepared {
+            region: region.clone(),
+            session,
+            signer,
+        });
     }
-    Ok(signers)
+    Ok(prepared)
 }
 
 /// The stages publish grants: the selected ones, else every stage that comes first. A stage with
@@ -137,7 +146,7 @@ fn first_stages(layer: &LayerConfig, selected: &[String]) -> Result<Vec<String>>
 struct Job<'a> {
     packaged: &'a Packaged,
     session: &'a Session,
-    stages: &'a deliver::Stages<'a>,
+    stages: deliver::Stages<'a>,
     region: Option<&'a str>,
     wanted: &'a [Wanted],
     run: &'a str,
@@ -218,7 +227,8 @@ async fn publish_region(job: &Job<'_>, dry_run: bool, progress: &Progress) -> Re
         api.aws.region,
         job.wanted.len()
     ));
-    let mut grants = grant::apply(&api, version.number, job.wanted, false, progress).await?;
+    let wanted = &grant::in_region(layer, job.wanted, &api.aws.region);
+    let mut grants = grant::apply(&api, version.number, wanted, false, progress).await?;
     step.finish(human::grant_counts(&grants));
     // What AWS holds: for a signed layer, the signed zip's hash, not the artifact's.
     let handed = deliver::Handed {
@@ -227,7 +237,7 @@ async fn publish_region(job: &Job<'_>, dry_run: bool, progress: &Progress) -> Re
         code_sha256: version.code_sha256.as_deref().unwrap_or_default(),
         git_commit: job.git.commit.as_deref(),
     };
-    let stage_accounts = deliver::to_stages(job.stages, job.wanted, &handed, progress).await;
+    let stage_accounts = deliver::to_stages(&job.stages, wanted, &handed, progress).await;
     deliver::mark(&mut grants, &stage_accounts);
     let header = (
         layer.name.as_str(),

@@ -18,7 +18,7 @@ use crate::error::{Error, Kind, Result};
 use crate::output::Run;
 use crate::output::progress::Progress;
 use crate::pack;
-use crate::project::config::LayerConfig;
+use crate::project::config::{LayerConfig, Stage};
 use crate::schema::{Header, LayerStatus, Outcome, ResultType, StageStatus, UsedBy, VersionStatus};
 
 pub async fn run(args: &StatusArgs, progress: &Progress) -> Result<Run> {
@@ -33,17 +33,21 @@ pub async fn run(args: &StatusArgs, progress: &Progress) -> Result<Run> {
     let mut run = Run::default();
     for layer in &setup.project.layers {
         let regions = setup::regions(layer, args.aws.region.as_deref())?;
-        let first = regions.first().cloned().flatten();
-        let session = &setup.aws.session(layer, first.as_deref()).await?;
-        let stages = &Stages {
-            sessions: &setup.aws,
-            from: session,
-            layer,
-        };
+        let opened = &commands::sessions_in(&setup.aws, layer, &regions).await?;
         let local = local_code_sha256(&out_dir, &layer.name);
         let results = commands::each_region(&regions, progress, |region, progress| {
             let local = local.as_deref();
+            let session = &opened[regions
+                .iter()
+                .position(|r| r.as_deref() == region)
+                .unwrap_or(0)];
+            let stages = Stages {
+                sessions: &setup.aws,
+                from: session,
+                layer,
+            };
             async move {
+                let stages = &stages;
                 let mut status =
                     region_status(session, layer, region, args, local, &progress).await?;
                 if let Outcome::Status(status) = &mut status
@@ -88,7 +92,8 @@ fn check_stages(layer: &LayerConfig, stages: &[String]) -> Result<()> {
 
 /// `--where-used` looks into stage accounts through their stage role.
 fn check_where_used(layer: &LayerConfig) -> Result<()> {
-    if !used::accounts(layer).is_empty() {
+    let reachable = |s: &Stage| s.role.is_some() && !s.readers().is_empty();
+    if layer.stages.values().any(reachable) {
         return Ok(());
     }
     Err(Error::new(

@@ -42,10 +42,12 @@ impl Seen {
     }
 }
 
-/// Every account of the stages that have a role, each once, with the first stage naming it.
-pub fn accounts(layer: &LayerConfig) -> Vec<(&str, &Stage, &str)> {
+/// Every account of the stages that have a role and are granted in `region`, each once, with
+/// the first stage naming it.
+pub fn accounts<'a>(layer: &'a LayerConfig, region: &str) -> Vec<(&'a str, &'a Stage, &'a str)> {
     let mut accounts: Vec<(&str, &Stage, &str)> = Vec::new();
-    for (name, stage) in layer.stages.iter().filter(|(_, s)| s.role.is_some()) {
+    let here = |(_, s): &(&String, &Stage)| s.role.is_some() && s.is_in(region);
+    for (name, stage) in layer.stages.iter().filter(here) {
         for account in stage.readers() {
             if !accounts.iter().any(|(_, _, a)| *a == account) {
                 accounts.push((name, stage, account));
@@ -58,7 +60,7 @@ pub fn accounts(layer: &LayerConfig) -> Vec<(&str, &Stage, &str)> {
 /// Look into the stage accounts in `region`, with a progress line; nothing when no stage has
 /// a role.
 pub async fn look(stages: &Stages<'_>, region: &str, progress: &Progress) -> Seen {
-    let count = accounts(stages.layer).len();
+    let count = accounts(stages.layer, region).len();
     if count == 0 {
         return Seen::default();
     }
@@ -88,7 +90,7 @@ impl Stages<'_> {
     /// Every stage account with a role, concurrently: the function versions in `region` that
     /// use a version of this layer, as published by the artifacts account (`from`'s).
     pub async fn uses(&self, region: &str) -> Seen {
-        let looks: Vec<(LookedInto, Vec<Use>)> = stream::iter(accounts(self.layer))
+        let looks: Vec<(LookedInto, Vec<Use>)> = stream::iter(accounts(self.layer, region))
             .map(|(name, stage, account)| self.look_into(name, stage, account, region))
             .buffered(ACCOUNTS_AT_ONCE)
             .collect()

@@ -26,14 +26,6 @@ pub async fn run(args: &VerifyArgs, progress: &Progress) -> Result<Run> {
     let environment = setup.aws.environment_region();
     let mut run = Run::default();
     for (layer, group) in &groups {
-        let key = SessionKey::artifacts(&args.aws, layer, group[0].account.as_deref());
-        let first = group[0].region.as_deref().or(environment);
-        let session = &setup.aws.open(&key, first).await?;
-        let stages = &Stages {
-            sessions: &setup.aws,
-            from: session,
-            layer,
-        };
         let regions: Vec<Option<String>> = group
             .iter()
             .map(|p| p.region.clone().or(environment.map(str::to_string)))
@@ -43,7 +35,17 @@ pub async fn run(args: &VerifyArgs, progress: &Progress) -> Result<Run> {
                 .iter()
                 .position(|r| r.as_deref() == region)
                 .unwrap_or(0)];
-            async move { verify_region(stages, pick, region, &args.stages, &progress).await }
+            let key = SessionKey::artifacts(&args.aws, layer, region, pick.account.as_deref());
+            let sessions = &setup.aws;
+            async move {
+                let from = &sessions.open(&key, region).await?;
+                let stages = Stages {
+                    sessions,
+                    from,
+                    layer,
+                };
+                verify_region(&stages, pick, region, &args.stages, &progress).await
+            }
         })
         .await;
         for (region, result) in regions.iter().zip(results) {

@@ -75,6 +75,20 @@ pub struct RawStage {
     pub parameter: Option<String>,
     /// The stage a version must have been through before `promote` grants this one.
     pub after: Option<String>,
+    /// The partition the stage's accounts are in: the stage is granted only in its regions.
+    pub partition: Option<String>,
+}
+
+/// `[package.metadata.layer.overrides.<partition or region>]`: where a partition (`aws-cn`,
+/// `aws-us-gov`) or one region publishes from, when it is not the layer's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Access {
+    pub artifacts_account: Option<String>,
+    pub role_arn: Option<String>,
+    /// The AWS profile the credentials come from (another partition has other credentials).
+    pub aws_profile: Option<String>,
+    pub s3_bucket: Option<String>,
 }
 
 /// `[package.metadata.layer.architectures.<arch>]`: what differs for one architecture.
@@ -109,6 +123,8 @@ pub struct RawLayer {
     pub stage_role: Option<String>,
     /// The SSM parameter in each stage account and region that holds the LayerVersionArn.
     pub parameter: Option<String>,
+    /// Per partition or region: the artifacts account, role, credentials and bucket there.
+    pub overrides: Option<BTreeMap<String, Access>>,
     pub signing_profile: Option<String>,
     pub profile_owner: Option<String>,
     pub stages: Option<BTreeMap<String, RawStage>>,
@@ -123,6 +139,8 @@ pub struct Stage {
     pub organization: Option<String>,
     pub public: bool,
     pub handoff_accounts: Vec<String>,
+    /// Granted only in this partition's regions; none: in every region.
+    pub partition: Option<String>,
     /// The role template assumed in each of [`Stage::readers`], placeholders not filled in.
     pub role: Option<String>,
     /// The parameter template, placeholders not filled in.
@@ -131,6 +149,18 @@ pub struct Stage {
 }
 
 impl Stage {
+    /// Granted to everyone and to no account or organization of its own.
+    pub fn only_public(&self) -> bool {
+        self.accounts.is_empty() && self.organization.is_none() && self.handoff_accounts.is_empty()
+    }
+
+    /// The stage is granted in `region`: it names no partition, or the region's.
+    pub fn is_in(&self, region: &str) -> bool {
+        self.partition
+            .as_deref()
+            .is_none_or(|p| p == crate::aws::partition(region))
+    }
+
     /// The accounts that must be able to read the version: the granted accounts, then the
     /// `handoff-accounts`.
     pub fn readers(&self) -> Vec<&str> {
@@ -179,6 +209,8 @@ pub struct LayerConfig {
     pub role_arn: Option<String>,
     /// Bucket template for uploads through S3 (`{region}` and `{account}` are filled in).
     pub s3_bucket: Option<String>,
+    /// `overrides`, by partition or region: read them through [`LayerConfig::access`].
+    pub overrides: BTreeMap<String, Access>,
     /// `signing-profile` (and `profile-owner`): sign each zip with AWS Signer before publishing.
     pub signing: Option<Signing>,
     pub stages: BTreeMap<String, Stage>,
@@ -318,6 +350,9 @@ pub fn validate_raw(raw: &RawLayer, src: &Source) -> Result<()> {
     for (name, stage) in raw.stages.iter().flatten() {
         validate_stage(name, stage, src)?;
     }
+    for (key, access) in raw.overrides.iter().flatten() {
+        validate_override(key, access, src)?;
+    }
     for (arch, over) in raw.architectures.iter().flatten() {
         validate_arch(arch, over, raw.compatible_architectures.as_deref(), src)?;
     }
@@ -354,6 +389,61 @@ fn validate_arch(arch: &str, over: &RawArch, archs: Option<&[String]>, src: &Sou
     Ok(())
 }
 
+/// One `overrides.<partition or region>` table: its key and each value.
+fn validate_override(key: &str, access: &Access, src: &Source) -> Result<()> {
+    let at = format!("overrides.{key}");
+    let partition = if limits::PARTITIONS.contains(&key) {
+        key
+    } else {
+        check(limits::region(key), src, &at).map_err(|_| {
+            src.err(
+                &at,
+                format!(
+                    "\"{key}\" is neither a partition ({}) nor a region code",
+                    limits::PARTITIONS.join(", ")
+                ),
+            )
+        })?;
+        crate::aws::partition(key)
+    };
+    if let Some(account) = &access.artifacts_account {
+        check(
+            limits::account(account),
+            src,
+            &format!("{at}.artifacts-account"),
+        )?;
+    }
+    if let Some(role) = &access.role_arn {
+        let key = format!("{at}.role-arn");
+        check(limits::role_arn(role), src, &key)?;
+        let named = role.split(':').nth(1).unwrap_or_default();
+        if named != partition {
+            return Err(src.err(
+                &key,
+                format!("is a role of partition {named}, but {at} is in partition {partition}; credentials of one partition cannot assume a role of another"),
+            ));
+        }
+    }
+    if let Some(profile) = &access.aws_profile
+        && (profile.is_empty() || profile.chars().any(char::is_whitespace))
+    {
+        return Err(src.err(
+            &format!("{at}.aws-profile"),
+            format!(
+                "\"{profile}\" is not an AWS profile name; name a [profile ...] of ~/.aws/config"
+            ),
+        ));
+    }
+    if let Some(bucket) = &access.s3_bucket {
+        check(
+            limits::bucket_template(bucket),
+            src,
+            &format!("{at}.s3-bucket"),
+        )?;
+    }
+    Ok(())
+}
+
 fn validate_stage(name: &str, stage: &RawStage, src: &Source) -> Result<()> {
     let key = format!("stages.{name}");
     check(limits::stage_name(name), src, &key)?;
@@ -375,6 +465,17 @@ fn validate_stage(name: &str, stage: &RawStage, src: &Source) -> Result<()> {
             src,
             &format!("{key}.organization"),
         )?;
+    }
+    if let Some(partition) = &stage.partition
+        && !limits::PARTITIONS.contains(&partition.as_str())
+    {
+        return Err(src.err(
+            &format!("{key}.partition"),
+            format!(
+                "\"{partition}\" is not a partition; use one of {}",
+                limits::PARTITIONS.join(", ")
+            ),
+        ));
     }
     let handoff = stage.handoff_accounts.as_deref().unwrap_or_default();
     for (i, account) in handoff.iter().enumerate() {
@@ -467,6 +568,7 @@ pub fn merge(workspace: RawLayer, package: RawLayer) -> RawLayer {
         role_arn: package.role_arn.or(workspace.role_arn),
         s3_bucket: package.s3_bucket.or(workspace.s3_bucket),
         stage_role: package.stage_role.or(workspace.stage_role),
+        overrides: package.overrides.or(workspace.overrides),
         parameter: package.parameter.or(workspace.parameter),
         signing_profile: package.signing_profile.or(workspace.signing_profile),
         profile_owner: package.profile_owner.or(workspace.profile_owner),
@@ -550,6 +652,8 @@ pub fn resolve(raw: RawLayer, pkg: &PackageInfo, src: &Source) -> Result<LayerCo
         &raw.parameter,
     );
     check_stages(&stages, src)?;
+    let overrides = raw.overrides.unwrap_or_default();
+    check_partitions(&regions, &stages, &overrides, src)?;
     let package_root = pkg
         .cargo_toml
         .parent()
@@ -574,6 +678,7 @@ pub fn resolve(raw: RawLayer, pkg: &PackageInfo, src: &Source) -> Result<LayerCo
         artifacts_account: raw.artifacts_account,
         role_arn: raw.role_arn,
         s3_bucket: raw.s3_bucket,
+        overrides,
         signing,
         stages,
         include_origin: KeyOrigin {
@@ -600,6 +705,7 @@ fn stages(
                 organization: stage.organization,
                 public: stage.public.unwrap_or(false),
                 handoff_accounts: stage.handoff_accounts.unwrap_or_default(),
+                partition: stage.partition,
                 role: stage.role.or(role.clone()),
                 parameter: stage.parameter.or(parameter.clone()),
                 after: stage.after,
@@ -638,6 +744,55 @@ fn check_stages(stages: &BTreeMap<String, Stage>, src: &Source) -> Result<()> {
                     format!("the stage role {role} is assumed in account {account}, but names a role of another account; write {{account}} where the account goes"),
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// A region override is for a configured region; a stage's partition is one the layer publishes
+/// in; and when the regions span partitions, each stage that names accounts or an organization
+/// says which partition they are in (an account belongs to one).
+fn check_partitions(
+    regions: &[String],
+    stages: &BTreeMap<String, Stage>,
+    overrides: &BTreeMap<String, Access>,
+    src: &Source,
+) -> Result<()> {
+    let partitions: Vec<&str> = {
+        let mut all: Vec<&str> = regions.iter().map(|r| crate::aws::partition(r)).collect();
+        all.dedup();
+        all.sort();
+        all.dedup();
+        all
+    };
+    for key in overrides.keys() {
+        let is_region = !limits::PARTITIONS.contains(&key.as_str());
+        if is_region && !regions.is_empty() && !regions.contains(key) {
+            return Err(src.err(
+                &format!("overrides.{key}"),
+                format!("is not one of the layer's regions ({}); add it to `regions` or remove the table", regions.join(", ")),
+            ));
+        }
+    }
+    for (name, stage) in stages {
+        let key = format!("stages.{name}");
+        match &stage.partition {
+            Some(p) if !regions.is_empty() && !partitions.contains(&p.as_str()) => {
+                return Err(src.err(
+                    &format!("{key}.partition"),
+                    format!(
+                        "is {p}, but no region of the layer is in it ({})",
+                        regions.join(", ")
+                    ),
+                ));
+            }
+            None if partitions.len() > 1 && !stage.only_public() => {
+                return Err(src.err(
+                    &key,
+                    format!("the regions span the partitions {}, and an account or organization belongs to one; set `partition` on the stage", partitions.join(", ")),
+                ));
+            }
+            _ => {}
         }
     }
     Ok(())
@@ -783,11 +938,41 @@ impl LayerConfig {
         }
     }
 
-    /// The bucket for `region`: the `s3-bucket` template with `{region}` and `{account}` filled in.
+    /// The bucket for `region`: its `s3-bucket` template with `{region}` and `{account}` filled in.
     pub fn bucket(&self, region: &str, account: &str) -> Option<String> {
-        self.s3_bucket
-            .as_ref()
+        self.access(Some(region))
+            .s3_bucket
             .map(|t| t.replace("{region}", region).replace("{account}", account))
+    }
+
+    /// Where `region` publishes from: each key from the region's override, else its
+    /// partition's, else the layer's own.
+    pub fn access(&self, region: Option<&str>) -> Access {
+        let mut access = Access {
+            artifacts_account: self.artifacts_account.clone(),
+            role_arn: self.role_arn.clone(),
+            aws_profile: None,
+            s3_bucket: self.s3_bucket.clone(),
+        };
+        let Some(region) = region else {
+            return access;
+        };
+        let layers = [
+            self.overrides.get(crate::aws::partition(region)),
+            self.overrides.get(region),
+        ];
+        for over in layers.into_iter().flatten() {
+            let take = |mine: &mut Option<String>, theirs: &Option<String>| {
+                if theirs.is_some() {
+                    *mine = theirs.clone();
+                }
+            };
+            take(&mut access.artifacts_account, &over.artifacts_account);
+            take(&mut access.role_arn, &over.role_arn);
+            take(&mut access.aws_profile, &over.aws_profile);
+            take(&mut access.s3_bucket, &over.s3_bucket);
+        }
+        access
     }
 
     /// The stage table, or a config error naming the stages that exist.

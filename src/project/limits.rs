@@ -220,6 +220,18 @@ pub fn region(value: &str) -> Check {
     )
 }
 
+/// AWS's partitions: the first part of every ARN.
+pub const PARTITIONS: [&str; 8] = [
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+];
+
 pub fn is_account(value: &str) -> bool {
     value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())
 }

@@ -281,3 +281,135 @@ fn the_manifest_says_when_the_work_tree_had_uncommitted_changes() {
     assert_eq!(dirty["git_dirty"], true, "{dirty}");
     assert_eq!(dirty["git_commit"], clean["git_commit"]);
 }
+
+/// A layer in an `aws` region and an `aws-cn` region: each partition publishes under its own
+/// account, through its own role, with its own credentials (an AWS profile), and its stage is
+/// granted only there.
+#[test]
+fn each_partition_publishes_under_its_own_account_role_and_credentials() {
+    let (global, china) = (moto::fresh_account(), moto::fresh_account());
+    let krate = FilesCrate::new(
+        &global,
+        "dev = { accounts = [\"222222222222\"], partition = \"aws\" }\ndev-cn = { accounts = [\"333333333333\"], partition = \"aws-cn\" }",
+    );
+    krate.edit(
+        "region = \"eu-central-1\"",
+        &format!(
+            "regions = [\"eu-central-1\", \"cn-north-1\"]\nrole-arn = \"{}\"",
+            moto::role(&global)
+        ),
+    );
+    let text = std::fs::read_to_string(krate.manifest_path()).unwrap();
+    std::fs::write(
+        krate.manifest_path(),
+        format!(
+            "{text}\n[package.metadata.layer.overrides.aws-cn]\nartifacts-account = \"{china}\"\nrole-arn = \"arn:aws-cn:iam::{china}:role/layer-publisher\"\naws-profile = \"china\"\n"
+        ),
+    )
+    .unwrap();
+    let config = krate.dir.path().join("aws-config");
+    std::fs::write(
+        &config,
+        "[profile china]\naws_access_key_id = AKIACHINAEXAMPLE0001\naws_secret_access_key = china-secret\n",
+    )
+    .unwrap();
+    let proxy = Proxy::start();
+    let out = moto::tool(&proxy.endpoint)
+        .args(["publish", "--message-format", "json", "--manifest-path"])
+        .arg(krate.manifest_path())
+        .env("AWS_CONFIG_FILE", &config)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let results = crate::support::json_lines(&out);
+    let by_region = |region: &str| {
+        results
+            .iter()
+            .find(|r| r["region"] == region)
+            .unwrap_or_else(|| panic!("no result for {region}"))
+    };
+    let (eu, cn) = (by_region("eu-central-1"), by_region("cn-north-1"));
+    assert_eq!(eu["account"], global.as_str());
+    assert_eq!(cn["account"], china.as_str());
+    let cn_arn = cn["layer_version_arn"].as_str().unwrap();
+    assert!(
+        cn_arn.starts_with(&format!("arn:aws-cn:lambda:cn-north-1:{china}:layer:")),
+        "{cn_arn}"
+    );
+    // Each partition's stage is granted only in its own partition.
+    let principals = |r: &Value| -> Vec<String> {
+        r["grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["principal"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(principals(eu), ["222222222222"]);
+    assert_eq!(principals(cn), ["333333333333"]);
+    // The manifest and the GitHub `layers` output keep both regions' ARNs.
+    assert_eq!(eu["layer_version_arns"]["cn-north-1"], cn_arn);
+    // The China role was assumed with the profile's credentials, the global one with the
+    // environment's.
+    let assumed: Vec<(String, String)> = proxy
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation == "AssumeRole")
+        .map(|c| (c.region, c.key))
+        .collect();
+    assert!(
+        assumed.contains(&("cn-north-1".to_string(), "AKIACHINAEXAMPLE0001".to_string())),
+        "{assumed:?}"
+    );
+    assert!(
+        assumed
+            .iter()
+            .any(|(r, k)| r == "eu-central-1" && k == "AKIAIOSFODNN7EXAMPLE"),
+        "{assumed:?}"
+    );
+    let publishes: Vec<(String, String)> = proxy
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation == "PublishLayerVersion")
+        .map(|c| (c.region, c.account))
+        .collect();
+    assert_eq!(publishes.len(), 2);
+    assert!(publishes.contains(&("cn-north-1".to_string(), china.clone())));
+    assert!(publishes.contains(&("eu-central-1".to_string(), global.clone())));
+}
+
+#[test]
+fn overrides_and_stage_partitions_are_checked_before_any_aws_call() {
+    let two = "regions = [\"eu-central-1\", \"cn-north-1\"]";
+    let cases = [
+        (
+            format!("{two}\n[package.metadata.layer.overrides.mars]\nrole-arn = \"arn:aws:iam::111111111111:role/p\""),
+            "package.metadata.layer.overrides.mars: \"mars\" is neither a partition",
+        ),
+        (
+            format!("{two}\n[package.metadata.layer.overrides.us-west-2]\nartifacts-account = \"111111111111\""),
+            "package.metadata.layer.overrides.us-west-2: is not one of the layer's regions",
+        ),
+        (
+            format!("{two}\n[package.metadata.layer.overrides.aws-cn]\nrole-arn = \"arn:aws:iam::111111111111:role/p\""),
+            "package.metadata.layer.overrides.aws-cn.role-arn: is a role of partition aws, but overrides.aws-cn is in partition aws-cn",
+        ),
+        (
+            format!("{two}\n[package.metadata.layer.stages.dev]\naccounts = [\"222222222222\"]"),
+            "package.metadata.layer.stages.dev: the regions span the partitions aws, aws-cn",
+        ),
+        (
+            "region = \"eu-central-1\"\n[package.metadata.layer.stages.dev]\naccounts = [\"222222222222\"]\npartition = \"aws-cn\"".to_string(),
+            "package.metadata.layer.stages.dev.partition: is aws-cn, but no region of the layer is in it",
+        ),
+        (
+            format!("{two}\n[package.metadata.layer.overrides.aws-cn]\naws-profile = \"two words\""),
+            "package.metadata.layer.overrides.aws-cn.aws-profile: \"two words\" is not an AWS profile name",
+        ),
+    ];
+    for (keys, expected) in cases {
+        let error = crate::support::load_error(&keys).to_string();
+        assert!(error.contains(expected), "{keys}\n{error}");
+        assert_eq!(error.lines().count(), 1, "{error}");
+    }
+}

@@ -47,6 +47,8 @@ pub struct Call {
     pub fault: Option<Fault>,
     /// The account the caller's credentials act as.
     pub account: String,
+    /// The access key the call was signed with.
+    pub key: String,
     /// The region the call was signed for.
     pub region: String,
 }
@@ -328,6 +330,7 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Reply {
             operation: operation.clone(),
             fault,
             account: caller.account.clone(),
+            key: caller.key.clone(),
             region: caller.region.clone(),
         })
     };
