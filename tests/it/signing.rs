@@ -461,3 +461,29 @@ fn prune_keeps_a_signed_version_whose_evidence_is_gone_and_says_why() {
     assert!(shown.contains("not proven cargo-layer's"), "{shown}");
     assert_eq!(lambda_as(&krate.account).versions(&krate.name), vec![3, 1]);
 }
+
+#[test]
+fn status_marks_the_signed_version_that_holds_the_local_artifact() {
+    let (krate, _) = signed_crate(true, Some(LAMBDA));
+    publish(&krate);
+    krate.set_content("version two\n");
+    publish(&krate);
+    let status = || {
+        let out = krate
+            .run(&moto().endpoint, &["status", "--message-format", "json"])
+            .success();
+        let status = json(&out);
+        let marked: Vec<i64> = status["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["matches_local_zip"] == true)
+            .map(|v| v["version"].as_i64().unwrap())
+            .collect();
+        marked
+    };
+    assert_eq!(status(), vec![2], "the local zip is version 2's artifact");
+    // The marker alone is no proof: without the evidence, nothing holds the local zip.
+    delete_unsigned(&krate, &local_sha256(&krate));
+    assert_eq!(status(), Vec::<i64>::new());
+}
