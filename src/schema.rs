@@ -579,8 +579,10 @@ pub struct VersionStatus {
     /// How it was signed; none when it is unsigned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<Signature>,
-    /// True when it holds the bytes of the zip in the out dir (`--out-dir`, default
-    /// target/layer) and the runtimes, architectures and license Cargo.toml configures.
+    /// True when it holds the artifact of the zip in the out dir (`--out-dir`, default
+    /// target/layer) with the runtimes, architectures and license Cargo.toml configures: its
+    /// CodeSha256 is the zip's, or it is signed, its marker names the zip, and its evidence
+    /// (signing job -> source object version -> recorded SHA-256) chains to the zip.
     pub matches_local_zip: bool,
     pub stages: BTreeMap<String, StageStatus>,
     /// cargo-layer statements for stages or principals Cargo.toml no longer lists.
@@ -697,6 +699,10 @@ pub enum KeepReason {
     Manifest { file: PathBuf },
     /// Another tool published it (no confirmed cargo-layer marker); `--include-foreign` deletes it.
     Foreign,
+    /// It is signed and carries a cargo-layer marker, but its evidence (signing job -> source
+    /// object version -> recorded SHA-256) does not chain to the marker's artifact, for the
+    /// reason in `why`: it is not provably cargo-layer's. `--include-foreign` deletes it.
+    Unconfirmed { why: String },
     /// Its policy shares it with an AWS Organization (`organization`) or with every account (no
     /// `organization`); `--include-shared` deletes it.
     Shared { organization: Option<String> },
@@ -730,6 +736,7 @@ impl KeepReason {
             ),
             KeepReason::Manifest { file } => format!("named in --manifest {}", file.display()),
             KeepReason::Foreign => "published by another tool (no confirmed cargo-layer marker); --include-foreign deletes it".into(),
+            KeepReason::Unconfirmed { why } => format!("signed, and not proven cargo-layer's: {why}; --include-foreign deletes it"),
             KeepReason::Shared { organization } => {
                 let with = match organization {
                     Some(org) => format!("organization {org}"),

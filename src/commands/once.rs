@@ -13,7 +13,8 @@
 //! publish with one retry policy: PublishLayerVersion is not idempotent, so before any retry it
 //! looks for the version a lost response may have created; after publishing it defers to an
 //! older twin a concurrent run made, deleting only this run's own duplicate. A version whose
-//! chain breaks is neither reused nor deleted, and a note says why.
+//! chain breaks is neither reused nor deleted, and a note says why. The chain ([`Evidence`]) is
+//! also how `prune` tells cargo-layer's own signed versions and `status` marks the local zip.
 
 use std::time::{Duration, Instant};
 
@@ -161,15 +162,44 @@ impl Artifact<'_> {
                 profile.version_arn
             )));
         }
-        let broken = |why: String| {
-            Ok(Verdict::Unproven(format!(
-                "version {number} is not confirmed to hold this artifact: {why}; not reused, not deleted"
-            )))
+        let evidence = Evidence {
+            signer: &signer.client,
+            s3: &signer.s3,
         };
+        Ok(match evidence.follow(job_arn, self.sha256).await? {
+            Chain::Holds => Verdict::Holds,
+            Chain::Broken(why) => Verdict::Unproven(format!(
+                "version {number} is not confirmed to hold this artifact: {why}; not reused, not deleted"
+            )),
+        })
+    }
+}
+
+/// What follows a signed version's evidence: Signer and S3 in the version's region.
+pub struct Evidence<'a> {
+    pub signer: &'a aws_sdk_signer::Client,
+    pub s3: &'a aws_sdk_s3::Client,
+}
+
+/// Where a signed version's evidence leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Chain {
+    /// It was signed from the artifact.
+    Holds,
+    /// The chain breaks, or leads to another artifact: why, as a phrase about the version.
+    Broken(String),
+}
+
+impl Evidence<'_> {
+    /// Whether the version signed by `job_arn` (its SigningJobArn) was signed from the artifact
+    /// whose hex SHA-256 is `sha256`: that job's source object version records it. Nothing is
+    /// downloaded.
+    pub async fn follow(&self, job_arn: &str, sha256: &str) -> Result<Chain> {
+        let broken = |why: String| Ok(Chain::Broken(why));
         let Some(id) = signer::job_id(job_arn) else {
             return broken(format!("its SigningJobArn {job_arn} names no signing job"));
         };
-        let Some(job) = signer::describe(&signer.client, id).await? else {
+        let Some(job) = signer::describe(self.signer, id).await? else {
             return broken(format!("Signer has no record of its signing job {id}"));
         };
         let Some(source) = job.source else {
@@ -179,15 +209,9 @@ impl Artifact<'_> {
             "s3://{}/{} version {}",
             source.bucket, source.key, source.version
         );
-        let head = s3::head(
-            &signer.s3,
-            &source.bucket,
-            &source.key,
-            Some(&source.version),
-        )
-        .await?;
+        let head = s3::head(self.s3, &source.bucket, &source.key, Some(&source.version)).await?;
         match head.and_then(|h| h.sha256) {
-            Some(sha) if sha == self.sha256 => Ok(Verdict::Holds),
+            Some(sha) if sha == sha256 => Ok(Chain::Holds),
             Some(sha) => broken(format!(
                 "its signing job {id} signed {at}, which records SHA-256 {sha}"
             )),

@@ -3,7 +3,8 @@
 //! delete: the newest N stay, and so do the newest `--keep-granted` versions carrying each
 //! stage's cargo-layer grant (a rollback grants an older version again), every version a given
 //! manifest names in each region, and every version another tool published (no cargo-layer
-//! marker, or bytes that do not match it) unless `--include-foreign`. With stage roles, every
+//! marker, or bytes that do not match it) or that is signed without evidence chaining to its
+//! marker (`commands::once`'s proof) unless `--include-foreign`. With stage roles, every
 //! version a function of a stage account uses stays, and so does every version still granted to
 //! a stage account that could not be looked into. Every region is pruned,
 //! concurrently; a failing region does not stop the others.
@@ -11,16 +12,19 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::aws::Session;
 use crate::aws::dedupe;
 use crate::aws::layers::{LayerApi, Version, VersionArn};
 use crate::aws::policy::{self, Policy};
 use crate::cli::PruneArgs;
 use crate::commands::deliver::Stages;
+use crate::commands::once::{Chain, Evidence};
 use crate::commands::used::{self, Seen, Use};
 use crate::commands::{self, setup};
 use crate::error::{Error, Result};
 use crate::output::Run;
 use crate::output::progress::Progress;
+use crate::pack::archive::sha256_hex;
 use crate::project::config::LayerConfig;
 use crate::schema::{self, Header, KeepReason, Kept, Manifest, Outcome, Pruned, ResultType};
 
@@ -53,7 +57,8 @@ pub async fn run(args: &PruneArgs, progress: &Progress) -> Result<Run> {
                 let api = session.api(region, &layer.name)?;
                 let protected = protected(manifests, &layer.name, &api.aws.region);
                 let seen = used::look(stages, &api.aws.region, &progress).await;
-                let triage = triage(&api, layer, args, &protected, &seen, &progress).await?;
+                let triage =
+                    triage(session, &api, layer, args, &protected, &seen, &progress).await?;
                 let header = Header::new(ResultType::Prune, &layer.name, &api.aws.region, account);
                 let (mut pruned, error) = prune_region(&api, args, header, triage).await;
                 pruned.looked_into = seen.looked_into;
@@ -162,6 +167,7 @@ struct Triage {
 
 /// Decide about every version before anything is deleted.
 async fn triage(
+    session: &Session,
     api: &LayerApi,
     layer: &LayerConfig,
     args: &PruneArgs,
@@ -218,6 +224,11 @@ async fn triage(
             }
         }
     }
+    let (signer, s3) = (session.signer(&api.aws.region), session.s3(&api.aws.region));
+    let evidence = Evidence {
+        signer: &signer,
+        s3: &s3,
+    };
     let mut delete = Vec::new();
     let unprotected: Vec<&Version> = versions
         .iter()
@@ -230,13 +241,20 @@ async fn triage(
         };
         if let Some(reason) = shared {
             reasons.entry(version.number).or_default().push(reason);
-        } else if args.include_foreign || is_ours(api, version).await? {
+        } else if args.include_foreign {
             delete.push(version.number);
         } else {
-            reasons
-                .entry(version.number)
-                .or_default()
-                .push(KeepReason::Foreign);
+            match owner(api, &evidence, version).await? {
+                Owner::Ours => delete.push(version.number),
+                Owner::Foreign => reasons
+                    .entry(version.number)
+                    .or_default()
+                    .push(KeepReason::Foreign),
+                Owner::Unconfirmed(why) => reasons
+                    .entry(version.number)
+                    .or_default()
+                    .push(KeepReason::Unconfirmed { why }),
+            }
         }
     }
     step.finish(format!(
@@ -357,11 +375,34 @@ async fn policy_of<'p>(
     })
 }
 
-/// A version is cargo-layer's when its marker names the bytes GetLayerVersion reports.
-async fn is_ours(api: &LayerApi, version: &Version) -> Result<bool> {
+/// Whose a version is, as far as it can be proven.
+enum Owner {
+    Ours,
+    /// No marker, or a marker the version's bytes do not confirm.
+    Foreign,
+    /// Signed, with a marker, but its evidence does not chain to the marker's artifact: why.
+    Unconfirmed(String),
+}
+
+/// A version is cargo-layer's when its marker names the bytes GetLayerVersion reports, or, for
+/// a signed version, the artifact its evidence chains to (the publish-once protocol's proof).
+/// Evidence that cannot be read proves nothing: the version is kept, saying why.
+async fn owner(api: &LayerApi, evidence: &Evidence<'_>, version: &Version) -> Result<Owner> {
     let Some(marker) = dedupe::read_marker(&version.description) else {
-        return Ok(false);
+        return Ok(Owner::Foreign);
     };
-    let held = api.get(version.number).await?;
-    Ok(held.and_then(|v| v.code_sha256).as_deref() == Some(marker.artifact))
+    let Some(held) = api.get(version.number).await? else {
+        return Ok(Owner::Foreign);
+    };
+    if held.code_sha256.as_deref() == Some(marker.artifact) {
+        return Ok(Owner::Ours);
+    }
+    let (Some(job_arn), Some(sha256)) = (&held.signing_job_arn, sha256_hex(marker.artifact)) else {
+        return Ok(Owner::Foreign);
+    };
+    Ok(match evidence.follow(job_arn, &sha256).await {
+        Ok(Chain::Holds) => Owner::Ours,
+        Ok(Chain::Broken(why)) => Owner::Unconfirmed(why),
+        Err(e) => Owner::Unconfirmed(format!("its evidence could not be read ({e})")),
+    })
 }

@@ -7,17 +7,19 @@ use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
 use crate::aws::Session;
-use crate::aws::dedupe::Identity;
+use crate::aws::dedupe::{Identity, read_marker};
 use crate::aws::grant::{self, Wanted};
 use crate::aws::layers::{LayerApi, Version};
 use crate::aws::policy::{Policy, SID_PREFIX};
 use crate::cli::StatusArgs;
 use crate::commands::deliver::Stages;
+use crate::commands::once::{Chain, Evidence};
 use crate::commands::{self, setup, used};
 use crate::error::{Error, Kind, Result};
 use crate::output::Run;
 use crate::output::progress::Progress;
 use crate::pack;
+use crate::pack::archive::sha256_hex;
 use crate::project::config::{LayerConfig, Stage};
 use crate::schema::{Header, LayerStatus, Outcome, ResultType, StageStatus, UsedBy, VersionStatus};
 
@@ -158,10 +160,18 @@ async fn region_status(
     ));
     let (versions, total) = versions(&api, args).await?;
     let wanted = grant::wanted(layer, &[])?;
+    let (signer, s3) = (session.signer(&api.aws.region), session.s3(&api.aws.region));
+    let evidence = Evidence {
+        signer: &signer,
+        s3: &s3,
+    };
     let mut rows = Vec::new();
     for version in &versions {
         let policy = api.policy(version.number).await?;
-        let packed_here = local.is_some_and(|code| same_artifact(layer, version, code));
+        let packed_here = match local {
+            Some(code) => holds_local(layer, version, code, &evidence).await?,
+            None => false,
+        };
         rows.push(version_status(
             layer,
             version,
@@ -234,9 +244,16 @@ fn local_code_sha256(out_dir: &std::path::Path, name: &str) -> Option<String> {
     Some(crate::pack::archive::code_sha256(&bytes))
 }
 
-/// The version holds the local zip's bytes with the runtimes, license and (when Cargo.toml
-/// names them) architectures that publishing this configuration gives it.
-fn same_artifact(layer: &LayerConfig, version: &Version, local: &str) -> bool {
+/// The version holds the local zip's artifact with the runtimes, license and (when Cargo.toml
+/// names them) architectures that publishing this configuration gives it: it holds the zip's
+/// bytes, or it is signed, its marker names the zip, and its evidence chains to it (the
+/// publish-once protocol's proof; a signed zip's CodeSha256 is never the local zip's).
+async fn holds_local(
+    layer: &LayerConfig,
+    version: &Version,
+    local: &str,
+    evidence: &Evidence<'_>,
+) -> Result<bool> {
     let architectures = layer
         .compatible_architectures
         .as_deref()
@@ -247,7 +264,18 @@ fn same_artifact(layer: &LayerConfig, version: &Version, local: &str) -> bool {
         architectures,
         layer.license.as_deref(),
     );
-    version.code_sha256.as_deref() == Some(local) && identity.differences(version).is_empty()
+    if !identity.same_metadata(version) {
+        return Ok(false);
+    }
+    if version.code_sha256.as_deref() == Some(local) {
+        return Ok(true);
+    }
+    let marked = read_marker(&version.description).is_some_and(|m| m.artifact == local);
+    let (true, Some(job_arn), Some(sha256)) = (marked, &version.signing_job_arn, sha256_hex(local))
+    else {
+        return Ok(false);
+    };
+    Ok(evidence.follow(job_arn, &sha256).await? == Chain::Holds)
 }
 
 fn version_status(

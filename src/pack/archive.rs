@@ -315,9 +315,26 @@ pub fn code_sha256(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
 }
 
+/// The hex SHA-256 (as recorded on an S3 object) of a base64 CodeSha256; `None` when it is no
+/// SHA-256 digest.
+pub fn sha256_hex(code_sha256: &str) -> Option<String> {
+    let digest = base64::engine::general_purpose::STANDARD
+        .decode(code_sha256)
+        .ok()?;
+    (digest.len() == 32).then(|| hex::encode(digest))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_code_sha256_reads_as_the_hex_digest_of_the_same_bytes() {
+        let archive = Archive::new(b"layer".to_vec(), 5, Vec::new());
+        assert_eq!(sha256_hex(&archive.code_sha256), Some(archive.sha256));
+        assert_eq!(sha256_hex("not base64!"), None);
+        assert_eq!(sha256_hex("c2hvcnQ="), None);
+    }
 
     #[test]
     fn epoch_clamps_into_zip_range() {

@@ -36,6 +36,49 @@ fn bucket(krate: &FilesCrate) -> String {
     format!("artifacts-{}-{}", krate.account, moto::REGION)
 }
 
+/// The hex SHA-256 of the zip the last run built.
+fn local_sha256(krate: &FilesCrate) -> String {
+    crate::support::sha256_hex(&std::fs::read(krate.zip()).unwrap())
+}
+
+/// Delete the one unsigned object version holding the artifact `sha256` (what a lifecycle rule
+/// or a person does): the evidence of every version signed from it is gone.
+fn delete_unsigned(krate: &FilesCrate, sha256: &str) {
+    let key = format!("cargo-layer/{}/{sha256}.zip", krate.name);
+    let objects = moto::object_versions(&krate.account, &bucket(krate), &key);
+    let [object] = objects.as_slice() else {
+        panic!("one object version of {key}: {objects:?}");
+    };
+    let (key, version) = object.split_once('@').unwrap();
+    moto::delete_object_version(&krate.account, &bucket(krate), key, version);
+}
+
+/// Versions 1, 2 and 3 of three artifacts, each signed; the hex SHA-256 of each artifact.
+fn three_signed_versions(krate: &FilesCrate) -> Vec<String> {
+    ["one\n", "two\n", "three\n"]
+        .iter()
+        .enumerate()
+        .map(|(i, content)| {
+            krate.set_content(content);
+            assert_eq!(publish(krate)["version"], i + 1);
+            local_sha256(krate)
+        })
+        .collect()
+}
+
+fn prune(krate: &FilesCrate) -> Value {
+    let args = [
+        "prune",
+        "--keep",
+        "1",
+        "--keep-granted",
+        "1",
+        "--message-format",
+        "json",
+    ];
+    json(&krate.run(&moto().endpoint, &args).success())
+}
+
 fn publish(krate: &FilesCrate) -> Value {
     json(
         &krate
@@ -122,16 +165,7 @@ fn a_version_whose_evidence_is_gone_is_neither_reused_nor_deleted() {
     publish(&krate);
     // The unsigned object version the job signed is deleted: the chain from version 1 to the
     // artifact breaks.
-    let prefix = format!("cargo-layer/{}/", krate.name);
-    let unsigned: Vec<String> = moto::object_versions(&krate.account, &bucket(&krate), &prefix)
-        .into_iter()
-        .filter(|v| !v.contains("/signed/"))
-        .collect();
-    let [object] = unsigned.as_slice() else {
-        panic!("one unsigned object version: {unsigned:?}");
-    };
-    let (key, version) = object.split_once('@').unwrap();
-    moto::delete_object_version(&krate.account, &bucket(&krate), key, version);
+    delete_unsigned(&krate, &local_sha256(&krate));
     let again = publish(&krate);
     assert_eq!(again["version"], 2, "version 1 is not reused");
     assert_eq!(again["published"], true);
@@ -382,4 +416,74 @@ fn the_harness_publishes_the_s3_object_version_asked_for() {
         published("not-a-version"),
         Err("InvalidParameterValueException".to_string())
     );
+}
+
+#[test]
+fn prune_deletes_old_signed_versions_of_its_own_and_keeps_the_newest() {
+    let (krate, _) = signed_crate(true, Some(LAMBDA));
+    three_signed_versions(&krate);
+    let pruned = prune(&krate);
+    assert_eq!(pruned["deleted"], serde_json::json!([2, 1]), "{pruned}");
+    let kept = &pruned["kept"];
+    assert_eq!(kept.as_array().unwrap().len(), 1, "{pruned}");
+    assert_eq!(kept[0]["version"], 3);
+    assert_eq!(kept[0]["reasons"][0]["reason"], "newest");
+    assert_eq!(lambda_as(&krate.account).versions(&krate.name), vec![3]);
+}
+
+#[test]
+fn prune_keeps_a_signed_version_whose_evidence_is_gone_and_says_why() {
+    let (krate, _) = signed_crate(true, Some(LAMBDA));
+    let artifacts = three_signed_versions(&krate);
+    delete_unsigned(&krate, &artifacts[0]);
+    let pruned = prune(&krate);
+    assert_eq!(pruned["deleted"], serde_json::json!([2]), "{pruned}");
+    let first = pruned["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["version"] == 1)
+        .unwrap_or_else(|| panic!("version 1 is kept: {pruned}"));
+    let reason = &first["reasons"][0];
+    assert_eq!(reason["reason"], "unconfirmed", "{pruned}");
+    let why = reason["why"].as_str().unwrap();
+    assert!(
+        why.contains("is gone") && why.contains(&artifacts[0]),
+        "{why}"
+    );
+    let human = krate
+        .run(
+            &moto().endpoint,
+            &["prune", "--keep", "1", "--keep-granted", "1", "--dry-run"],
+        )
+        .success();
+    let shown = String::from_utf8_lossy(&human.get_output().stdout).to_string();
+    assert!(shown.contains("not proven cargo-layer's"), "{shown}");
+    assert_eq!(lambda_as(&krate.account).versions(&krate.name), vec![3, 1]);
+}
+
+#[test]
+fn status_marks_the_signed_version_that_holds_the_local_artifact() {
+    let (krate, _) = signed_crate(true, Some(LAMBDA));
+    publish(&krate);
+    krate.set_content("version two\n");
+    publish(&krate);
+    let status = || {
+        let out = krate
+            .run(&moto().endpoint, &["status", "--message-format", "json"])
+            .success();
+        let status = json(&out);
+        let marked: Vec<i64> = status["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["matches_local_zip"] == true)
+            .map(|v| v["version"].as_i64().unwrap())
+            .collect();
+        marked
+    };
+    assert_eq!(status(), vec![2], "the local zip is version 2's artifact");
+    // The marker alone is no proof: without the evidence, nothing holds the local zip.
+    delete_unsigned(&krate, &local_sha256(&krate));
+    assert_eq!(status(), Vec::<i64>::new());
 }
