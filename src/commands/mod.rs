@@ -55,18 +55,49 @@ where
         .await
 }
 
-/// The artifacts session of each of `regions`, in order: one per partition or region that
-/// configures its own account or role, each account confirmed before any command goes on.
-pub async fn sessions_in(
-    sessions: &Sessions<'_>,
-    layer: &LayerConfig,
-    regions: &[Option<String>],
-) -> Result<Vec<Session>> {
-    let mut opened = Vec::with_capacity(regions.len());
-    for region in regions {
-        opened.push(sessions.session(layer, region.as_deref()).await?);
+/// The artifacts session of each region of a layer: one per partition or region that
+/// configures its own account or role, each account confirmed before the command goes on.
+pub struct Opened<'a> {
+    sessions: &'a Sessions<'a>,
+    layer: &'a LayerConfig,
+    by_region: Vec<(Option<String>, Session)>,
+}
+
+impl<'a> Opened<'a> {
+    pub async fn open(
+        sessions: &'a Sessions<'a>,
+        layer: &'a LayerConfig,
+        regions: &[Option<String>],
+    ) -> Result<Opened<'a>> {
+        let mut by_region = Vec::with_capacity(regions.len());
+        for region in regions {
+            let session = sessions.session(layer, region.as_deref()).await?;
+            by_region.push((region.clone(), session));
+        }
+        Ok(Opened {
+            sessions,
+            layer,
+            by_region,
+        })
     }
-    Ok(opened)
+
+    /// The session of `region`, one of those it was opened for.
+    pub fn session(&self, region: Option<&str>) -> &Session {
+        self.by_region
+            .iter()
+            .find(|(r, _)| r.as_deref() == region)
+            .map(|(_, session)| session)
+            .expect("every region of the command was opened")
+    }
+
+    /// The stage-side work in `region`, through that region's session.
+    pub fn stages(&self, region: Option<&str>) -> deliver::Stages<'_> {
+        deliver::Stages {
+            sessions: self.sessions,
+            from: self.session(region),
+            layer: self.layer,
+        }
+    }
 }
 
 /// Record one region's result in `run`: its outcome, or its failure (an interruption stops the

@@ -17,7 +17,6 @@ use crate::aws::dedupe;
 use crate::aws::layers::{LayerApi, Version, VersionArn};
 use crate::aws::policy::{self, Policy};
 use crate::cli::PruneArgs;
-use crate::commands::deliver::Stages;
 use crate::commands::once::{Chain, Evidence};
 use crate::commands::used::{self, Seen, Use};
 use crate::commands::{self, setup};
@@ -39,19 +38,11 @@ pub async fn run(args: &PruneArgs, progress: &Progress) -> Result<Run> {
     let mut protecting = vec![false; manifests.len()];
     for layer in &setup.project.layers {
         let regions = setup::regions(layer, args.aws.region.as_deref())?;
-        let opened = &commands::sessions_in(&setup.aws, layer, &regions).await?;
+        let opened = &commands::Opened::open(&setup.aws, layer, &regions).await?;
         let results = commands::each_region(&regions, progress, |region, progress| {
             let manifests = &manifests;
-            let session = &opened[regions
-                .iter()
-                .position(|r| r.as_deref() == region)
-                .unwrap_or(0)];
+            let (session, stages) = (opened.session(region), opened.stages(region));
             let account = &session.caller().account;
-            let stages = Stages {
-                sessions: &setup.aws,
-                from: session,
-                layer,
-            };
             async move {
                 let stages = &stages;
                 let api = session.api(region, &layer.name)?;

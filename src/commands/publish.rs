@@ -97,8 +97,9 @@ async fn prepare(
     regions: &[Option<String>],
 ) -> Result<Vec<Prepared>> {
     let mut prepared = Vec::new();
-    let opened = commands::sessions_in(sessions, layer, regions).await?;
-    for (region, session) in regions.iter().zip(opened) {
+    let opened = commands::Opened::open(sessions, layer, regions).await?;
+    for region in regions {
+        let session = opened.session(region.as_deref()).clone();
         let signer = match &layer.signing {
             Some(_) => {
                 let aws = session.region(region.as_deref())?;

@@ -35,19 +35,11 @@ pub async fn run(args: &StatusArgs, progress: &Progress) -> Result<Run> {
     let mut run = Run::default();
     for layer in &setup.project.layers {
         let regions = setup::regions(layer, args.aws.region.as_deref())?;
-        let opened = &commands::sessions_in(&setup.aws, layer, &regions).await?;
+        let opened = &commands::Opened::open(&setup.aws, layer, &regions).await?;
         let local = local_code_sha256(&out_dir, &layer.name);
         let results = commands::each_region(&regions, progress, |region, progress| {
             let local = local.as_deref();
-            let session = &opened[regions
-                .iter()
-                .position(|r| r.as_deref() == region)
-                .unwrap_or(0)];
-            let stages = Stages {
-                sessions: &setup.aws,
-                from: session,
-                layer,
-            };
+            let (session, stages) = (opened.session(region), opened.stages(region));
             async move {
                 let stages = &stages;
                 let mut status =
