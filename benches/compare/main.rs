@@ -3,8 +3,9 @@
 //! moto server, printed as a Markdown table on stdout (progress on stderr).
 //!
 //! Run it with `./scripts/bench.sh` (installs the contenders, then `cargo bench --bench compare`).
-//! Options after `--`: `--runs N` (default 3; medians are reported), `--skip-cold-build`, and
-//! `--keep` (keep the generated inputs in target/bench).
+//! Options after `--`: `--runs N` (default 3; medians are reported), `--skip-cold-build`,
+//! `--keep` (keep the generated inputs in target/bench), and `--only PART` (repeatable; one of
+//! packaging, api, end-to-end, fan-out, tool) to measure only those rows.
 
 #[path = "../../tests/it/support/mod.rs"]
 #[allow(dead_code, unused_imports)]
@@ -26,11 +27,39 @@ use std::path::PathBuf;
 
 use measure::{max_rss, median_cpu, median_seconds};
 
+/// The parts of the benchmark, each a group of rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Packaging,
+    Api,
+    EndToEnd,
+    /// Fan-out over regions and grants, and over stage accounts.
+    FanOut,
+    /// The tool itself: cold build, binary size, start-up.
+    Tool,
+}
+
+const PARTS: [(&str, Part); 5] = [
+    ("packaging", Part::Packaging),
+    ("api", Part::Api),
+    ("end-to-end", Part::EndToEnd),
+    ("fan-out", Part::FanOut),
+    ("tool", Part::Tool),
+];
+
 struct Options {
     runs: usize,
     cold_build: bool,
     /// Keep target/bench (the generated trees) for a closer look.
     keep: bool,
+    /// The parts to measure; every part when empty.
+    only: Vec<Part>,
+}
+
+impl Options {
+    fn wants(&self, part: Part) -> bool {
+        self.only.is_empty() || self.only.contains(&part)
+    }
 }
 
 fn options() -> Options {
@@ -38,6 +67,7 @@ fn options() -> Options {
         runs: 3,
         cold_build: true,
         keep: false,
+        only: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -51,9 +81,19 @@ fn options() -> Options {
             }
             "--skip-cold-build" => opts.cold_build = false,
             "--keep" => opts.keep = true,
+            "--only" => {
+                let name = args.next().unwrap_or_default();
+                let part = PARTS.iter().find(|(n, _)| *n == name).map(|(_, p)| *p);
+                let names: Vec<&str> = PARTS.iter().map(|(n, _)| *n).collect();
+                opts.only.push(
+                    part.unwrap_or_else(|| panic!("--only takes one of {}", names.join(", "))),
+                );
+            }
             // cargo bench passes --bench to every bench binary.
             "--bench" => {}
-            other => panic!("unknown option {other}; use --runs N, --skip-cold-build and --keep"),
+            other => panic!(
+                "unknown option {other}; use --runs N, --skip-cold-build, --keep and --only PART"
+            ),
         }
     }
     opts
@@ -65,23 +105,43 @@ fn main() {
     let work = aws::repo_root().join("target/bench");
     std::fs::create_dir_all(&work).unwrap();
     let load_before = measure::load();
-    let packaging: Vec<packaging::Packaging> = tree::TREES
-        .iter()
-        .enumerate()
-        .map(|(i, tree)| packaging::run(&work, &tool, opts.runs, tree, i))
-        .collect();
-    let api = publishing::api_cost();
-    let e2e = publishing::end_to_end(&work, &tool, opts.runs);
-    let fan_out = publishing::fan_out(&work, &tool, opts.runs);
+    let mut packaging: Vec<packaging::Packaging> = Vec::new();
+    if opts.wants(Part::Packaging) {
+        for (i, tree) in tree::TREES.iter().enumerate() {
+            packaging.push(packaging::run(&work, &tool, opts.runs, tree, i));
+        }
+    }
+    let api = opts.wants(Part::Api).then(publishing::api_cost);
+    let e2e = opts
+        .wants(Part::EndToEnd)
+        .then(|| publishing::end_to_end(&work, &tool, opts.runs));
+    let fan_out = opts
+        .wants(Part::FanOut)
+        .then(|| publishing::fan_out(&work, &tool, opts.runs));
+    let stages = opts
+        .wants(Part::FanOut)
+        .then(|| publishing::stages(&work, &tool, opts.runs));
     if !opts.keep {
         // The cold build needs the disk space more than the generated inputs do.
         let _ = std::fs::remove_dir_all(&work);
     }
-    let itself = tool::run(&work, &tool, opts.cold_build);
+    let itself = opts
+        .wants(Part::Tool)
+        .then(|| tool::run(&work, &tool, opts.cold_build));
+    let results = Results {
+        packaging,
+        api,
+        e2e,
+        fan_out,
+        stages,
+        itself,
+    };
     let load_after = measure::load();
     print_machine(&load_before, &load_after, opts.runs);
-    print_table(&packaging, &api, &e2e, &fan_out, &itself);
-    print_end_to_end(&e2e);
+    print_table(&results);
+    if let Some(e2e) = &results.e2e {
+        print_end_to_end(e2e);
+    }
     if !opts.keep {
         let _ = std::fs::remove_dir_all(&work);
     }
@@ -146,13 +206,17 @@ fn row(cells: [&str; 6]) {
     println!("| {} |", cells.join(" | "));
 }
 
-fn print_table(
-    packaging: &[packaging::Packaging],
-    api: &publishing::ApiCost,
-    e2e: &publishing::EndToEnd,
-    fan: &publishing::FanOut,
-    itself: &tool::Tool,
-) {
+/// What the parts measured; a part left out with `--only` has no rows.
+struct Results {
+    packaging: Vec<packaging::Packaging>,
+    api: Option<publishing::ApiCost>,
+    e2e: Option<publishing::EndToEnd>,
+    fan_out: Option<publishing::FanOut>,
+    stages: Option<publishing::FanOut>,
+    itself: Option<tool::Tool>,
+}
+
+fn print_table(results: &Results) {
     row([
         "Measure",
         "cargo-layer",
@@ -162,9 +226,35 @@ fn print_table(
         "Met",
     ]);
     row(["---", "---", "---", "---", "---", "---"]);
-    for p in packaging {
+    for p in &results.packaging {
         packaging_rows(p);
     }
+    if let Some(api) = &results.api {
+        api_rows(api);
+    }
+    if let Some(e2e) = &results.e2e {
+        end_to_end_rows(e2e);
+    }
+    if let Some(fan) = &results.fan_out {
+        fan_out_row(
+            "Fan-out, first publish, +80 ms per call: 5 regions × 24 grants vs 1 region × 4 grants",
+            fan,
+            3.0,
+        );
+    }
+    if let Some(fan) = &results.stages {
+        fan_out_row(
+            "Stage accounts, first publish with verify and hand-off, +80 ms per call: 5 regions × 3 stages × 10 accounts vs 1 region × 1 stage × 1 account",
+            fan,
+            4.0,
+        );
+    }
+    if let Some(itself) = &results.itself {
+        tool_rows(itself);
+    }
+}
+
+fn api_rows(api: &publishing::ApiCost) {
     row([
         "API: first publish, 3 stages",
         &api.first.summary(),
@@ -184,25 +274,24 @@ fn print_table(
         "0 writes, ≤ 3 Lambda reads",
         verdict(api.rerun.lambda_writes == 0 && api.rerun.lambda_reads <= 3),
     ]);
-    end_to_end_rows(e2e);
+}
+
+/// A large configuration against a small one; the target is at most `times` the small one's time.
+fn fan_out_row(measure: &str, fan: &publishing::FanOut, times: f64) {
     let big = median_seconds(&fan.big);
     let small = median_seconds(&fan.small);
+    let calls = publishing::FanOut::calls;
     row([
-        "Fan-out, first publish, +80 ms per call: 5 regions × 24 grants vs 1 region × 4 grants",
-        &format!(
-            "{} ({} calls)",
-            secs(big),
-            fan.big_calls.by_operation.values().sum::<usize>()
-        ),
-        &format!(
-            "{} ({} calls)",
-            secs(small),
-            fan.small_calls.by_operation.values().sum::<usize>()
-        ),
+        measure,
+        &format!("{} ({} calls)", secs(big), calls(&fan.big_calls)),
+        &format!("{} ({} calls)", secs(small), calls(&fan.small_calls)),
         &ratio(big, small),
-        "≤ 3×",
-        verdict(big <= 3.0 * small),
+        &format!("≤ {times}×"),
+        verdict(big <= times * small),
     ]);
+}
+
+fn tool_rows(itself: &tool::Tool) {
     row([
         "Cold release build (`cargo build --release --locked`)",
         &match &itself.cold_build {

@@ -406,11 +406,18 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// First publishes of a large and a small configuration, every call 80 ms late.
 pub struct FanOut {
     pub small: Vec<Run>,
     pub big: Vec<Run>,
     pub small_calls: Calls,
     pub big_calls: Calls,
+}
+
+impl FanOut {
+    pub fn calls(calls: &Calls) -> usize {
+        calls.by_operation.values().sum()
+    }
 }
 
 const REGIONS: [&str; 5] = [
@@ -421,13 +428,38 @@ const REGIONS: [&str; 5] = [
     "ap-southeast-2",
 ];
 
-fn fanout_manifest(
-    name: &str,
-    account: &str,
-    regions: &[&str],
-    stages: &[(&str, usize)],
-) -> String {
-    let regions: Vec<String> = regions.iter().map(|r| format!("\"{r}\"")).collect();
+/// Every operation a first publish makes, with or without stage roles: the proxy holds each
+/// call of these for 80 ms, and a run that makes any other call stops the benchmark.
+const STALLED: [&str; 12] = [
+    "ListLayerVersions",
+    "PublishLayerVersion",
+    "GetLayerVersion",
+    "GetLayerVersionByArn",
+    "DeleteLayerVersion",
+    "GetLayerVersionPolicy",
+    "AddLayerVersionPermission",
+    "RemoveLayerVersionPermission",
+    "GetCallerIdentity",
+    "AssumeRole",
+    "GetParameter",
+    "PutParameter",
+];
+
+/// The stage role and parameter every stage account is reached through and handed.
+const HANDOFF: &str = r#"stage-role = "arn:aws:iam::{account}:role/layer-consumer"
+parameter = "/layers/{name}"
+"#;
+
+/// One configuration of a fan-out measure: regions, and each stage's accounts.
+struct Shape<'a> {
+    regions: &'a [&'a str],
+    stages: Vec<(&'static str, Vec<String>)>,
+    /// Verify and hand off in every stage account (`stage-role`, `parameter`).
+    handoff: bool,
+}
+
+fn fanout_manifest(name: &str, account: &str, shape: &Shape) -> String {
+    let regions: Vec<String> = shape.regions.iter().map(|r| format!("\"{r}\"")).collect();
     let mut text = format!(
         r#"[package]
 name = "{name}"
@@ -444,14 +476,11 @@ artifacts-account = "{account}"
 "#,
         regions.join(", ")
     );
-    let mut next = 300_000_000_000u64;
-    for (stage, accounts) in stages {
-        let list: Vec<String> = (0..*accounts)
-            .map(|_| {
-                next += 1;
-                format!("\"{next}\"")
-            })
-            .collect();
+    if shape.handoff {
+        text.push_str(HANDOFF);
+    }
+    for (stage, accounts) in &shape.stages {
+        let list: Vec<String> = accounts.iter().map(|a| format!("\"{a}\"")).collect();
         text.push_str(&format!(
             "\n[package.metadata.layer.stages.{stage}]\naccounts = [{}]\n",
             list.join(", ")
@@ -460,56 +489,71 @@ artifacts-account = "{account}"
     text
 }
 
-/// 5 regions x 24 grants against 1 region x 4 grants, first publishes, every call 80 ms late.
-pub fn fan_out(work: &Path, tool: &Path, runs: usize) -> FanOut {
+/// A proxy that holds every call of [`STALLED`] for 80 ms.
+fn stalling_proxy() -> Proxy {
     let proxy = Proxy::start();
-    for op in [
-        "ListLayerVersions",
-        "PublishLayerVersion",
-        "GetLayerVersion",
-        "DeleteLayerVersion",
-        "GetLayerVersionPolicy",
-        "AddLayerVersionPermission",
-        "RemoveLayerVersionPermission",
-        "GetCallerIdentity",
-        "AssumeRole",
-    ] {
+    for op in STALLED {
         proxy.stall(op, usize::MAX, Duration::from_millis(80));
     }
+    proxy
+}
+
+/// A first publish of a new layer in a fresh artifacts account, shaped by `shape`.
+fn first_publish(work: &Path, tool: &Path, proxy: &Proxy, shape: &Shape) -> (Run, Calls) {
+    let account = aws::fresh_account();
+    let keys = aws::assumed_keys(&account);
+    let dir = work.join(format!("fanout-{account}"));
+    std::fs::create_dir_all(dir.join("config")).unwrap();
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(dir.join("src/lib.rs"), "").unwrap();
+    std::fs::write(dir.join("config/settings.txt"), "fan-out\n").unwrap();
+    let name = format!("fanout-{account}");
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        fanout_manifest(&name, &account, shape),
+    )
+    .unwrap();
+    let mut cmd = Command::new(tool);
+    cmd.args(["publish", "-q", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"));
+    as_account(&mut cmd, &proxy.endpoint, &keys);
+    proxy.clear();
+    let run = measure::run(&cmd);
+    let calls = Calls::of(proxy);
+    let unstalled: Vec<&String> = calls
+        .by_operation
+        .keys()
+        .filter(|op| !STALLED.contains(&op.as_str()))
+        .collect();
+    assert!(
+        unstalled.is_empty(),
+        "the run made calls the proxy did not hold: {unstalled:?}; add them to STALLED"
+    );
+    (run, calls)
+}
+
+/// `runs` times the small shape, then the big one; both made afresh for each run.
+fn compare(
+    work: &Path,
+    tool: &Path,
+    runs: usize,
+    what: &str,
+    proxy: &Proxy,
+    shape: impl Fn(bool) -> Shape<'static>,
+) -> FanOut {
     let mut result = FanOut {
         small: Vec::new(),
         big: Vec::new(),
         small_calls: Calls::default(),
         big_calls: Calls::default(),
     };
+    // moto loads a service's code on its first call: an unmeasured run keeps that out.
+    eprintln!("bench: {what} warm-up");
+    first_publish(work, tool, proxy, &shape(false));
     for i in 0..runs {
-        eprintln!("bench: fan-out run {}/{runs}", i + 1);
+        eprintln!("bench: {what} run {}/{runs}", i + 1);
         for big in [false, true] {
-            let (regions, stages): (&[&str], Vec<(&str, usize)>) = if big {
-                (&REGIONS, vec![("dev", 8), ("test", 8), ("prod", 8)])
-            } else {
-                (&REGIONS[..1], vec![("dev", 2), ("prod", 2)])
-            };
-            let account = aws::fresh_account();
-            let keys = aws::assumed_keys(&account);
-            let dir = work.join(format!("fanout-{account}"));
-            std::fs::create_dir_all(dir.join("config")).unwrap();
-            std::fs::create_dir_all(dir.join("src")).unwrap();
-            std::fs::write(dir.join("src/lib.rs"), "").unwrap();
-            std::fs::write(dir.join("config/settings.txt"), "fan-out\n").unwrap();
-            let name = format!("fanout-{account}");
-            std::fs::write(
-                dir.join("Cargo.toml"),
-                fanout_manifest(&name, &account, regions, &stages),
-            )
-            .unwrap();
-            let mut cmd = Command::new(tool);
-            cmd.args(["publish", "-q", "--manifest-path"])
-                .arg(dir.join("Cargo.toml"));
-            as_account(&mut cmd, &proxy.endpoint, &keys);
-            proxy.clear();
-            let run = measure::run(&cmd);
-            let calls = Calls::of(&proxy);
+            let (run, calls) = first_publish(work, tool, proxy, &shape(big));
             if big {
                 result.big.push(run);
                 result.big_calls = calls;
@@ -520,4 +564,69 @@ pub fn fan_out(work: &Path, tool: &Path, runs: usize) -> FanOut {
         }
     }
     result
+}
+
+/// Accounts 300000000001 and up: grants only, no one looks from inside them.
+fn numbered(from: u64, count: usize) -> Vec<String> {
+    (0..count as u64)
+        .map(|i| (300_000_000_001 + from + i).to_string())
+        .collect()
+}
+
+/// 5 regions x 24 grants against 1 region x 4 grants, first publishes, every call 80 ms late.
+pub fn fan_out(work: &Path, tool: &Path, runs: usize) -> FanOut {
+    let proxy = stalling_proxy();
+    compare(work, tool, runs, "fan-out", &proxy, |big| {
+        if big {
+            Shape {
+                regions: &REGIONS,
+                stages: vec![
+                    ("dev", numbered(0, 8)),
+                    ("test", numbered(8, 8)),
+                    ("prod", numbered(16, 8)),
+                ],
+                handoff: false,
+            }
+        } else {
+            Shape {
+                regions: &REGIONS[..1],
+                stages: vec![("dev", numbered(0, 2)), ("prod", numbered(2, 2))],
+                handoff: false,
+            }
+        }
+    })
+}
+
+/// Fresh stage accounts (so no run sees another's parameters), known to the proxy as the stage
+/// role's: their calls are checked against `cargo layer iam-policy --stage-role`.
+fn stage_accounts(proxy: &Proxy, count: usize) -> Vec<String> {
+    let accounts: Vec<String> = (0..count).map(|_| aws::fresh_account()).collect();
+    let names: Vec<&str> = accounts.iter().map(String::as_str).collect();
+    proxy.stage_accounts(&names);
+    accounts
+}
+
+/// 5 regions x 3 stages x 10 accounts against 1 region x 1 stage x 1 account, first publishes
+/// with verify and hand-off in every stage account and region, every call 80 ms late.
+pub fn stages(work: &Path, tool: &Path, runs: usize) -> FanOut {
+    let proxy = stalling_proxy();
+    compare(work, tool, runs, "stages", &proxy, |big| {
+        if big {
+            Shape {
+                regions: &REGIONS,
+                stages: vec![
+                    ("dev", stage_accounts(&proxy, 10)),
+                    ("test", stage_accounts(&proxy, 10)),
+                    ("prod", stage_accounts(&proxy, 10)),
+                ],
+                handoff: true,
+            }
+        } else {
+            Shape {
+                regions: &REGIONS[..1],
+                stages: vec![("prod", stage_accounts(&proxy, 1))],
+                handoff: true,
+            }
+        }
+    })
 }
