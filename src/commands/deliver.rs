@@ -128,6 +128,8 @@ pub struct Handed<'a> {
     pub arn: &'a str,
     pub code_sha256: &'a str,
     pub git_commit: Option<&'a str>,
+    /// This run created the version: no parameter can name it yet, so none is read first.
+    pub created: bool,
 }
 
 /// Write the parameters (publish, promote), or only compare them (verify).
@@ -296,11 +298,17 @@ async fn verify(
     }
 }
 
-/// Write the parameter when it names another value: every write adds a history entry.
+/// Write the parameter when it names another value: every write adds a history entry. A
+/// version this run created names a new ARN (Lambda never reuses version numbers), so its
+/// parameter is written without reading it first.
 async fn hand_off(client: &aws_sdk_ssm::Client, name: String, version: &Handed<'_>) -> Parameter {
     let description = description(version);
     let written = async {
-        match aws::ssm::get(client, &name).await? {
+        let held = match version.created {
+            true => None,
+            false => aws::ssm::get(client, &name).await?,
+        };
+        match held {
             Some(entry) if entry.value == version.arn => Ok(ParameterStatus::Present),
             _ => aws::ssm::put(client, &name, version.arn, &description)
                 .await

@@ -230,6 +230,7 @@ async fn promote_region(
         arn: &version.arn,
         code_sha256: version.code_sha256.as_deref().unwrap_or_default(),
         git_commit: pick.git_commit.as_deref(),
+        created: false,
     };
     let stage_accounts = deliver::to_stages(stages, wanted, &handed, progress).await;
     deliver::mark(&mut grants, &stage_accounts);
@@ -271,6 +272,7 @@ async fn check_after(stages: &Stages<'_>, version: &Version, selected: &[String]
             arn: &version.arn,
             code_sha256: version.code_sha256.as_deref().unwrap_or_default(),
             git_commit: None,
+            created: false,
         };
         let unusable: Vec<String> = stages
             .visit(&[before], &handed, Mode::Check)

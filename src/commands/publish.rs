@@ -237,6 +237,7 @@ async fn publish_region(job: &Job<'_>, dry_run: bool, progress: &Progress) -> Re
         arn: &version.arn,
         code_sha256: version.code_sha256.as_deref().unwrap_or_default(),
         git_commit: job.git.commit.as_deref(),
+        created: published,
     };
     let stage_accounts = deliver::to_stages(&job.stages, wanted, &handed, progress).await;
     deliver::mark(&mut grants, &stage_accounts);

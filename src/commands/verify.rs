@@ -93,6 +93,7 @@ async fn verify_region(
         arn: &version.arn,
         code_sha256: &code_sha256,
         git_commit: None,
+        created: false,
     };
     let names: Vec<&str> = selected.iter().map(String::as_str).collect();
     let accounts = stages.visit(&names, &handed, Mode::Check).await;

@@ -101,6 +101,9 @@ fn every_stage_account_reads_the_version_and_holds_its_arn_and_a_rerun_writes_no
         .map(|s| s["step"].as_str().unwrap())
         .collect();
     assert_eq!(steps, ["package", "publish", "grant", "verify", "handoff"]);
+    // A version this run created names a new ARN: its parameters are written without a read.
+    assert_eq!(proxy.count("GetParameter"), 0, "{:?}", proxy.calls());
+    assert_eq!(proxy.count("PutParameter"), 6);
 
     proxy.clear();
     let (again, out) = results(&krate, &proxy, &["publish"]);
