@@ -343,14 +343,55 @@ impl<'a> Sessions<'a> {
                 .into_builder()
                 .credentials_provider(from.source.clone())
                 .build();
-            if let Some(role) = &key.role {
-                config = assume(config, role).await;
+            match (&key.role, &key.account) {
+                (Some(role), Some(account)) if key.stage.is_some() => {
+                    config = assume(config, role).await;
+                    assumed(config, self.args, key, role, account).await
+                }
+                _ => confirm(config, self.args, key).await,
             }
-            confirm(config, self.args, key).await
         })
         .await
         .clone()
     }
+}
+
+/// A stage session asks STS nothing more than AssumeRole: its role ARN names the stage account
+/// (checked against Cargo.toml before any call), and a role can only be assumed into the
+/// account that owns it. The credentials are fetched here, so a refused role is reported now,
+/// in one line, before the session is used.
+async fn assumed(
+    config: aws_types::SdkConfig,
+    args: &AwsArgs,
+    key: &SessionKey,
+    role: &str,
+    account: &str,
+) -> Result<Session> {
+    let provider = config
+        .credentials_provider()
+        .ok_or_else(no_credentials_hint)?;
+    let source = SharedCredentialsProvider::new(Reused::new(provider));
+    if let Err(err) = source.provide_credentials().await {
+        return Err(
+            match find_source::<aws_sdk_sts::operation::assume_role::AssumeRoleError>(&err) {
+                Some(_) => assume_role_error(key, &err),
+                None => credentials_error(&err, None),
+            },
+        );
+    }
+    let config = config
+        .into_builder()
+        .credentials_provider(source.clone())
+        .build();
+    Ok(Session {
+        config,
+        max_attempts: args.max_attempts,
+        caller: Caller {
+            account: account.to_string(),
+            arn: role.to_string(),
+        },
+        source,
+    })
 }
 
 impl Session {
