@@ -368,13 +368,7 @@ fn status_compares_with_the_zip_in_out_dir_packed_for_this_configuration() {
     let twin = lambda.publish_raw(&krate.name, zip, "another tool", &["provided.al2"]);
     let args = ["status", "--message-format", "json", "--out-dir", out_dir];
     let out = json(&krate.run(&proxy.endpoint, &args).success());
-    let matching: Vec<i64> = out["versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| v["matches_local_zip"] == true)
-        .map(|v| v["version"].as_i64().unwrap())
-        .collect();
+    let matching = crate::support::marked_local(&out);
     assert_eq!(matching, [1], "not {twin} (other runtimes) nor 2: {out}");
 }
 

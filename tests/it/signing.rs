@@ -472,15 +472,7 @@ fn status_marks_the_signed_version_that_holds_the_local_artifact() {
         let out = krate
             .run(&moto().endpoint, &["status", "--message-format", "json"])
             .success();
-        let status = json(&out);
-        let marked: Vec<i64> = status["versions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|v| v["matches_local_zip"] == true)
-            .map(|v| v["version"].as_i64().unwrap())
-            .collect();
-        marked
+        crate::support::marked_local(&json(&out))
     };
     assert_eq!(status(), vec![2], "the local zip is version 2's artifact");
     // The marker alone is no proof: without the evidence, nothing holds the local zip.

@@ -263,3 +263,14 @@ where
     });
     address
 }
+
+/// The versions a `status` result marks as holding the local zip.
+pub fn marked_local(status: &Value) -> Vec<i64> {
+    status["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["matches_local_zip"] == true)
+        .map(|v| v["version"].as_i64().unwrap())
+        .collect()
+}

@@ -203,6 +203,18 @@ async fn assume(account: &str) -> aws_sdk_lambda::config::Credentials {
     )
 }
 
+/// An S3 client acting as `account` in `region`, straight against moto (path-style, as against
+/// any emulator).
+async fn s3_as(account: &str, region: &str) -> aws_sdk_s3::Client {
+    let config = config_as(account).await;
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .region(aws_config::Region::new(region.to_string()))
+            .force_path_style(true)
+            .build(),
+    )
+}
+
 /// The SDK configuration of `account`, straight against moto.
 async fn config_as(account: &str) -> aws_config::SdkConfig {
     let credentials = assume(account).await;
@@ -235,13 +247,7 @@ pub fn lambda_as(account: &str) -> Lambda {
 /// Create `bucket` in `region` as `account` (path-style, as against any emulator), versioned or not.
 pub fn create_bucket(account: &str, bucket: &str, region: &str, versioned: bool) {
     block_on(async {
-        let config = config_as(account).await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&config)
-                .region(aws_config::Region::new(region.to_string()))
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = s3_as(account, region).await;
         let mut create = s3.create_bucket().bucket(bucket);
         if region != "us-east-1" {
             create = create.create_bucket_configuration(
@@ -508,13 +514,7 @@ pub fn cancel_signing_profile(account: &str, name: &str) {
 /// The object versions of `bucket` under `prefix`, as `account`.
 pub fn object_versions(account: &str, bucket: &str, prefix: &str) -> Vec<String> {
     block_on(async {
-        let config = config_as(account).await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&config)
-                .region(aws_config::Region::new(REGION))
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = s3_as(account, REGION).await;
         let out = s3
             .list_object_versions()
             .bucket(bucket)
@@ -538,13 +538,7 @@ pub fn object_versions(account: &str, bucket: &str, prefix: &str) -> Vec<String>
 /// Delete one object version of `bucket` as `account` (what a lifecycle rule or a person does).
 pub fn delete_object_version(account: &str, bucket: &str, key: &str, version: &str) {
     block_on(async {
-        let config = config_as(account).await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&config)
-                .region(aws_config::Region::new(REGION))
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = s3_as(account, REGION).await;
         s3.delete_object()
             .bucket(bucket)
             .key(key)
@@ -558,13 +552,7 @@ pub fn delete_object_version(account: &str, bucket: &str, key: &str, version: &s
 /// PutObject as `account`: the new object version's id.
 pub fn put_object(account: &str, bucket: &str, key: &str, body: Vec<u8>) -> String {
     block_on(async {
-        let config = config_as(account).await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&config)
-                .region(aws_config::Region::new(REGION))
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = s3_as(account, REGION).await;
         s3.put_object()
             .bucket(bucket)
             .key(key)
