@@ -237,21 +237,7 @@ async fn confirm(
     args: &AwsArgs,
     key: &SessionKey,
 ) -> Result<Session> {
-    let source = config
-        .credentials_provider()
-        .map(|p| SharedCredentialsProvider::new(Reused::new(p)))
-        .ok_or_else(no_credentials_hint)?;
-    // The session's own clients and the roles assumed through it share one fetch.
-    let config = config
-        .into_builder()
-        .credentials_provider(source.clone())
-        .build();
-    let mut session = Session {
-        config,
-        max_attempts: args.max_attempts,
-        caller: Caller::default(),
-        source,
-    };
+    let mut session = Session::new(config, args, Caller::default())?;
     let aws = session.region(None)?;
     let named = key.profile.clone().map(|name| Profile {
         name,
@@ -367,11 +353,12 @@ async fn assumed(
     role: &str,
     account: &str,
 ) -> Result<Session> {
-    let provider = config
-        .credentials_provider()
-        .ok_or_else(no_credentials_hint)?;
-    let source = SharedCredentialsProvider::new(Reused::new(provider));
-    if let Err(err) = source.provide_credentials().await {
+    let caller = Caller {
+        account: account.to_string(),
+        arn: role.to_string(),
+    };
+    let session = Session::new(config, args, caller)?;
+    if let Err(err) = session.source.provide_credentials().await {
         return Err(
             match find_source::<aws_sdk_sts::operation::assume_role::AssumeRoleError>(&err) {
                 Some(_) => assume_role_error(key, &err),
@@ -379,22 +366,29 @@ async fn assumed(
             },
         );
     }
-    let config = config
-        .into_builder()
-        .credentials_provider(source.clone())
-        .build();
-    Ok(Session {
-        config,
-        max_attempts: args.max_attempts,
-        caller: Caller {
-            account: account.to_string(),
-            arn: role.to_string(),
-        },
-        source,
-    })
+    Ok(session)
 }
 
 impl Session {
+    /// A session over `config`'s credentials, fetched once for its own clients and for the
+    /// roles assumed through it.
+    fn new(config: aws_types::SdkConfig, args: &AwsArgs, caller: Caller) -> Result<Session> {
+        let source = config
+            .credentials_provider()
+            .map(|p| SharedCredentialsProvider::new(Reused::new(p)))
+            .ok_or_else(no_credentials_hint)?;
+        let config = config
+            .into_builder()
+            .credentials_provider(source.clone())
+            .build();
+        Ok(Session {
+            config,
+            max_attempts: args.max_attempts,
+            caller,
+            source,
+        })
+    }
+
     /// Who the credentials are, as STS said when the session was made.
     pub fn caller(&self) -> &Caller {
         &self.caller
